@@ -1,0 +1,3 @@
+from hmicfrs_letters.cli import main
+
+main()

@@ -1,0 +1,43 @@
+"""Findings paragraphs: Markdown written by staff, turned into HTML that is safe to print."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import markdown
+import nh3
+from markupsafe import Markup
+
+# What a findings paragraph may contain: paragraphs, emphasis, lists, quotes and links.
+ALLOWED_TAGS = {"p", "em", "strong", "a", "ul", "ol", "li", "br", "blockquote", "code"}
+ALLOWED_ATTRIBUTES = {"a": {"href"}}
+ALLOWED_SCHEMES = {"https", "http", "mailto"}
+_TAG = re.compile(r"<[A-Za-z/!?]")
+
+
+@dataclass(frozen=True)
+class Findings:
+    html: Markup
+    has_image: bool
+    has_raw_html: bool
+
+
+def _converter() -> markdown.Markdown:
+    md = markdown.Markdown(output_format="html")
+    # Raw HTML in the YAML is data: without these two steps Markdown passes it through as markup,
+    # with them it is escaped and shows as the text that was typed.
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    return md
+
+
+_md = _converter()
+
+
+def convert(text: str) -> Findings:
+    """Markdown to sanitised HTML; also says whether the text tried an image or raw HTML."""
+    _md.reset()
+    raw = _md.convert(text)
+    clean = nh3.clean(raw, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=ALLOWED_SCHEMES)
+    return Findings(Markup(clean), has_image="<img" in raw, has_raw_html=bool(_TAG.search(text)))

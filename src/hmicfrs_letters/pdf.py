@@ -1,0 +1,81 @@
+"""Step 3b, render: HTML to PDF bytes. The only module that imports WeasyPrint."""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from weasyprint import CSS, HTML
+from weasyprint import __version__ as weasyprint_version
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "uncompressed_pdf": False}
+__all__ = ["AssetFetcher", "PdfRenderer", "RenderedPdf", "weasyprint_version"]
+
+
+class AssetFetcher(URLFetcher):
+    """Serves files under the project's assets folder and refuses every other URL.
+
+    WeasyPrint asks its fetcher for stylesheets, fonts, images and attachments; refusing all but
+    our own assets means no letter can read a local file or reach the network, whatever its HTML.
+    """
+
+    def __init__(self, assets_dir: Path) -> None:
+        super().__init__(allowed_protocols=("file",), allow_redirects=False)
+        self.root = assets_dir.resolve()
+        self.base_url = self.root.as_uri() + "/"
+        self._cache: dict[Path, bytes] = {}
+        self.refused: list[str] = []
+
+    def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+        path = self._path(url)
+        if path is None:
+            self.refused.append(url)
+            raise ValueError(f"refused: only the project's own assets may be loaded, not {url[:200]}")
+        if path not in self._cache:
+            self._cache[path] = path.read_bytes()
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, self._cache[path], {"Content-Type": content_type})
+
+    def _path(self, url: str) -> Path | None:
+        if not url.startswith(self.base_url):
+            return None
+        parts = urlsplit(url)
+        if parts.query or parts.netloc:
+            return None
+        path = Path(url2pathname(parts.path)).resolve()
+        return path if path.is_relative_to(self.root) and path.is_file() else None
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    data: bytes
+    pages: int
+
+
+class PdfRenderer:
+    """Renders letters to PDF, reusing one font configuration and one parsed stylesheet.
+
+    Sharing the FontConfiguration keeps memory flat over many letters and saves ~20 ms a letter
+    (measured; see the README).
+    """
+
+    def __init__(self, assets_dir: Path, stylesheet: str = "pdf.css") -> None:
+        self.fetcher = AssetFetcher(assets_dir)
+        self.font_config = FontConfiguration()
+        self.stylesheet = CSS(
+            filename=str(assets_dir / stylesheet),
+            base_url=self.fetcher.base_url,
+            url_fetcher=self.fetcher,
+            font_config=self.font_config,
+        )
+
+    def render(self, html: str) -> RenderedPdf:
+        document = HTML(string=html, base_url=self.fetcher.base_url, url_fetcher=self.fetcher).render(
+            stylesheets=[self.stylesheet], font_config=self.font_config
+        )
+        return RenderedPdf(document.write_pdf(**PDF_OPTIONS), len(document.pages))

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import hmicfrs_letters.pdf  # noqa: F401  (imported once here, WeasyPrint is inherited by every forked worker)
 from hmicfrs_letters.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,11 +6,9 @@ the others.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,17 +16,22 @@ import jinja2
 
 from hmicfrs_letters.cache import PdfCache, environment_digest
 from hmicfrs_letters.errors import LetterError, Problem
-from hmicfrs_letters.models import Letter
+from hmicfrs_letters.models import Assessment, Letter
 from hmicfrs_letters.output import remove_stale_temps, write_atomic
+from hmicfrs_letters.project import Project
 from hmicfrs_letters.render import render_letter, render_page
 from hmicfrs_letters.templates import make_environment, template_problem
 from hmicfrs_letters.validate import Batch, LetterInput
+from hmicfrs_letters.workers import TaskFailed, WorkerPool, restart_clock
 
 FORMATS = ("html", "pdf")
 INDEX_TEMPLATE = "base/index.html.j2"
 # A worker process is replaced after this many letters, so that any memory WeasyPrint keeps
 # between documents is handed back (GOV.UK Notify's renderer does the same).
-TASKS_PER_WORKER = 200
+TASKS_PER_WORKER = 500
+# A letter takes a tenth of a second; one that takes a minute is stuck (a template that loops,
+# a stylesheet that makes WeasyPrint spin): it fails alone and its worker is replaced.
+LETTER_TIME_LIMIT = 60.0
 
 
 @dataclass
@@ -93,8 +96,16 @@ def build(
     jobs: int = 1,
     rebuild: bool = False,
     progress: Progress | None = None,
+    timeout: float = LETTER_TIME_LIMIT,
+    tasks_per_worker: int = TASKS_PER_WORKER,
 ) -> BuildReport:
-    """Build the letters of these forces (all by default) into out/<assessment>/."""
+    """Build the letters of these forces (all by default) into out/<assessment>/.
+
+    Each letter is made in a worker process (`jobs` of them), under a time limit of `timeout`
+    seconds; its PDF comes from the cache when its HTML and assets are unchanged. A write that
+    fails (output/ read-only or full) stops the build with a LetterError; what was written
+    before stays whole.
+    """
     started = time.perf_counter()
     project, assessment = batch.project, batch.assessment
     items = batch.select(slugs)
@@ -104,60 +115,66 @@ def build(
     except jinja2.TemplateError as exc:
         raise LetterError(template_problem(exc, project.templates_dir, "templates")) from None
 
-    out_dir = (out or project.output_dir).resolve() / assessment.slug
-    remove_stale_temps(out_dir)
+    out_root = (out or project.output_dir).resolve()
+    out_dir = out_root / assessment.slug
     assets = project.templates_dir / "assets"
-    cache = PdfCache((out or project.output_dir).resolve() / ".cache" / "pdf", environment_digest(assets))
+    cache = PdfCache(out_root / ".cache" / "pdf", environment_digest(assets))
+    remove_stale_temps(out_dir)
+    remove_stale_temps(cache.folder)
     report = BuildReport(out_dir, [LetterResult(item, list(item.problems)) for item in items])
-    to_render: list[tuple[LetterResult, str, str]] = []
-
-    def finish(result: LetterResult) -> None:
-        if progress:
+    todo = {r.slug: r for r in report.results if not r.failed}
+    for result in report.results:
+        if result.failed and progress:
             progress(result)
 
-    for result in report.results:
-        if result.failed:
-            finish(result)
-            continue
-        try:
-            html = render_letter(env, assessment, result.letter, result.item.shown)
-        except Exception as exc:  # any error inside a template is that letter's failure
-            result.problems.append(template_problem(exc, project.templates_dir, "templates"))
-            finish(result)
-            continue
-        if "html" in formats:
-            result.html = out_dir / "html" / f"{result.slug}.html"
-            write_atomic(result.html, html)
-        if "pdf" not in formats:
-            finish(result)
-            continue
-        key = cache.key(html)
-        cached = None if rebuild else cache.get(key)
-        if cached is None:
-            to_render.append((result, html, key))
-            continue
-        _write_pdf(result, out_dir, *cached)
-        finish(result)
+    want_pdf = "pdf" in formats
+    tasks = [(slug, LetterTask(assessment, r.letter, r.item.shown, want_pdf, rebuild)) for slug, r in todo.items()]
+    if tasks:
+        with WorkerPool(
+            _build_letter,
+            jobs=jobs,
+            initializer=_init_worker,
+            initargs=(project.templates_dir, cache.folder, cache.environment),
+            timeout=timeout,
+            tasks_per_worker=tasks_per_worker,
+            preload=["hmicfrs_letters.build", "hmicfrs_letters.pdf"],
+        ) as pool:
+            for slug, output in pool.run(tasks):
+                result = todo[slug]
+                if isinstance(output, TaskFailed):
+                    result.problems.append(Problem(result.item.shown, output.message))
+                else:
+                    _keep(result, output, formats, out_dir, cache, project)
+                if progress:
+                    progress(result)
 
-    for result, key, outcome in _render_all(to_render, assets, jobs):
-        if isinstance(outcome, BaseException):
-            result.problems.append(Problem(result.item.shown, f"PDF rendering failed: {type(outcome).__name__}: {outcome}"))
-        else:
-            pdf, pages = outcome
-            cache.put(key, pdf, pages)
-            result.rendered = True
-            _write_pdf(result, out_dir, pdf, pages)
-        finish(result)
-
-    write_atomic(out_dir / "index.html", render_index(env, batch, report))
+    _write(out_dir / "index.html", render_index(env, batch, report), project)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _write_pdf(result: LetterResult, out_dir: Path, pdf: bytes, pages: int) -> None:
-    result.pdf = out_dir / "pdf" / f"{result.slug}.pdf"
-    result.pages = pages
-    write_atomic(result.pdf, pdf)
+def _keep(result: LetterResult, output: LetterOutput, formats: Sequence[str], out_dir: Path, cache: PdfCache, project: Project) -> None:
+    """Write what a worker made of one letter: its files, and a new PDF into the cache."""
+    if output.problem:
+        result.problems.append(output.problem)
+    if output.html is not None and "html" in formats:
+        result.html = out_dir / "html" / f"{result.slug}.html"
+        _write(result.html, output.html, project)
+    if output.pdf is not None:
+        if output.rendered:
+            result.rendered = True
+            _write(cache.path(output.key), lambda: cache.put(output.key, output.pdf, output.pages), project)
+        result.pdf, result.pages = out_dir / "pdf" / f"{result.slug}.pdf", output.pages
+        _write(result.pdf, output.pdf, project)
+
+
+def _write(path: Path, data: str | bytes | Callable[[], object], project: Project) -> None:
+    """Write atomically; a failure (read-only, disk full) is one clear error for the whole build."""
+    try:
+        data() if callable(data) else write_atomic(path, data)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise LetterError(Problem(project.shown(path), f"cannot write: {reason}; the build stopped, earlier output is unchanged")) from None
 
 
 def render_index(env: jinja2.Environment, batch: Batch, report: BuildReport) -> str:
@@ -184,50 +201,69 @@ def render_index(env: jinja2.Environment, batch: Batch, report: BuildReport) -> 
     return render_page(env, INDEX_TEMPLATE, assessment=batch.assessment, entries=entries)
 
 
-# --- rendering PDFs, in this process or in worker processes --------------------------------
+# --- inside a worker process: one letter from its records to HTML and PDF ---------------------
 
+
+@dataclass(frozen=True)
+class LetterTask:
+    """Everything a worker needs to make one letter, besides the templates it loads once."""
+
+    assessment: Assessment
+    letter: Letter
+    source: str
+    pdf: bool
+    rebuild: bool
+
+
+@dataclass
+class LetterOutput:
+    """What a worker made of one letter; `rendered` when the PDF is new rather than cached."""
+
+    html: str | None = None
+    pdf: bytes | None = None
+    pages: int | None = None
+    key: str = ""
+    rendered: bool = False
+    problem: Problem | None = None
+
+
+_env: jinja2.Environment | None = None
+_templates_dir: Path = Path()
+_cache: PdfCache | None = None
 _renderer = None
 
 
-def _init_worker(assets: Path) -> None:
-    global _renderer
-    from hmicfrs_letters.pdf import PdfRenderer
+def _init_worker(templates_dir: Path, cache_dir: Path, environment: str) -> None:
+    global _env, _templates_dir, _cache, _renderer
+    _env, _templates_dir = make_environment(templates_dir), templates_dir
+    _cache, _renderer = PdfCache(cache_dir, environment), None
 
-    _renderer = PdfRenderer(assets)
+
+def _build_letter(task: LetterTask) -> LetterOutput:
+    """One letter: its HTML, then its PDF from the cache or rendered (and checked)."""
+    try:
+        html = render_letter(_env, task.assessment, task.letter, task.source)
+    except Exception as exc:  # any error inside a template is that letter's failure
+        return LetterOutput(problem=template_problem(exc, _templates_dir, "templates"))
+    if not task.pdf:
+        return LetterOutput(html)
+    key = _cache.key(html)
+    cached = None if task.rebuild else _cache.get(key)
+    if cached is not None:
+        return LetterOutput(html, *cached, key=key)
+    try:
+        pdf, pages = _render_pdf(html)
+    except Exception as exc:
+        return LetterOutput(html, problem=Problem(task.source, f"PDF rendering failed: {type(exc).__name__}: {exc}"))
+    return LetterOutput(html, pdf, pages, key, rendered=True)
 
 
 def _render_pdf(html: str) -> tuple[bytes, int]:
+    global _renderer
+    if _renderer is None:
+        from hmicfrs_letters.pdf import PdfRenderer  # WeasyPrint takes ~0.5 s to import: only when a PDF is due
+
+        _renderer = PdfRenderer(_templates_dir / "assets")
+        restart_clock()
     rendered = _renderer.render(html)
     return rendered.data, rendered.pages
-
-
-def _render_all(work: list[tuple[LetterResult, str, str]], assets: Path, jobs: int):
-    """Yield (result, cache key, (pdf, pages) or the exception) as each PDF is done."""
-    if not work:
-        return
-    if jobs <= 1 or len(work) == 1:
-        _init_worker(assets)
-        for result, html, key in work:
-            try:
-                yield result, key, _render_pdf(html)
-            except Exception as exc:
-                yield result, key, exc
-        return
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["hmicfrs_letters.pdf"])
-    with ProcessPoolExecutor(
-        max_workers=min(jobs, len(work)),
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(assets,),
-        max_tasks_per_child=TASKS_PER_WORKER,
-    ) as pool:
-        futures: dict[Future, tuple[LetterResult, str]] = {pool.submit(_render_pdf, html): (result, key) for result, html, key in work}
-        from concurrent.futures import as_completed
-
-        for future in as_completed(futures):
-            result, key = futures[future]
-            try:
-                yield result, key, future.result()
-            except Exception as exc:
-                yield result, key, exc

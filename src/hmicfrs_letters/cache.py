@@ -9,8 +9,8 @@ a torn or corrupt entry is detected and ignored.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import struct
-from importlib.metadata import version
 from pathlib import Path
 
 from hmicfrs_letters import __version__
@@ -22,7 +22,7 @@ _HEADER = struct.Struct(">32sI")  # payload checksum, page count
 
 def environment_digest(assets_dir: Path) -> str:
     """What every letter's PDF depends on beyond its HTML: assets and versions."""
-    digest = hashlib.sha256(f"{__version__}\0{version('weasyprint')}\0".encode())
+    digest = hashlib.sha256(f"{__version__}\0".encode() + _weasyprint_version())
     for path in sorted(p for p in assets_dir.rglob("*") if p.is_file()):
         digest.update(path.relative_to(assets_dir).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -37,13 +37,14 @@ class PdfCache:
     def key(self, html: str) -> str:
         return hashlib.sha256(self.environment.encode() + b"\0" + html.encode()).hexdigest()
 
-    def _path(self, key: str) -> Path:
+    def path(self, key: str) -> Path:
+        """Where the entry of this key lives."""
         return self.folder / key[:2] / key
 
     def get(self, key: str) -> tuple[bytes, int] | None:
         """The PDF and its page count, or None when absent or damaged."""
         try:
-            raw = self._path(key).read_bytes()
+            raw = self.path(key).read_bytes()
         except OSError:
             return None
         head = len(_MAGIC) + _HEADER.size
@@ -56,4 +57,15 @@ class PdfCache:
         return payload, pages
 
     def put(self, key: str, pdf: bytes, pages: int) -> None:
-        write_atomic(self._path(key), _MAGIC + _HEADER.pack(hashlib.sha256(pdf).digest(), pages) + pdf)
+        write_atomic(self.path(key), _MAGIC + _HEADER.pack(hashlib.sha256(pdf).digest(), pages) + pdf)
+
+
+def _weasyprint_version() -> bytes:
+    """WeasyPrint's version, without importing it (half a second) or importlib.metadata (50 ms).
+
+    Its __init__.py holds the version string, so hashing the file changes with every release.
+    """
+    spec = importlib.util.find_spec("weasyprint")
+    if spec is None or spec.origin is None:
+        return b"no weasyprint"
+    return hashlib.sha256(Path(spec.origin).read_bytes()).digest()

@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
+from hmicfrs_letters.build import LETTER_TIME_LIMIT, default_jobs
 from hmicfrs_letters.build import build as build_letters
-from hmicfrs_letters.build import default_jobs
 from hmicfrs_letters.errors import LetterError, Problem
 from hmicfrs_letters.project import Project
 from hmicfrs_letters.validate import Batch, load_batch
@@ -79,6 +79,9 @@ def build(
         int, typer.Option("--jobs", "-j", min=1, help="Worker processes rendering PDFs (default: the number of cores).")
     ] = default_jobs(),
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Render every PDF again, ignoring the cache.")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds one letter may take before it fails and its worker is replaced.")
+    ] = LETTER_TIME_LIMIT,
 ) -> None:
     """Build letters into output/<assessment>/html, pdf and index.html.
 
@@ -86,6 +89,7 @@ def build(
     Examples:
       letters build
       letters build --force cleveland --format pdf
+      letters build --jobs 4 --rebuild
       letters --project ~/my-letters build --out /tmp/letters
     """
     with ExitStack() as stack:
@@ -100,6 +104,7 @@ def build(
             out=out,
             jobs=jobs,
             rebuild=rebuild,
+            timeout=timeout,
             progress=(lambda _result: bar.update(1)) if bar else None,
         )
     for result in report.failed:

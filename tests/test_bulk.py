@@ -1,0 +1,119 @@
+"""Bulk builds: parallel, incremental (the PDF cache), and deterministic."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from conftest import letter_file
+from hmicfrs_letters.build import build
+from hmicfrs_letters.cache import PdfCache
+from hmicfrs_letters.project import Project
+from hmicfrs_letters.validate import load_batch
+from textutil import fold, pdf_text
+
+SOME = ["cleveland", "north-yorkshire", "kent", "sussex", "metropolitan", "dyfed-powys", "city-of-london", "gwent"]
+
+
+def summary(result) -> str:
+    return result.output.strip().splitlines()[-1]
+
+
+def outputs(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def cache_entries(out: Path) -> list[Path]:
+    return sorted(p for p in (out / ".cache" / "pdf").rglob("*") if p.is_file())
+
+
+def test_a_parallel_build_renders_every_letter_then_only_those_whose_inputs_changed(project, letters):
+    result = letters("build", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    assert summary(result).startswith("Built 43 letters (41 drafts, 43 PDFs rendered), 0 failed")
+    out = project / "output" / "apsp-2017"
+    assert len(list((out / "html").glob("*.html"))) == 43
+    pdfs = sorted((out / "pdf").glob("*.pdf"))
+    assert len(pdfs) == 43
+    assert all(len(PdfReader(p).pages) >= 1 for p in pdfs)
+    assert "0 PDFs rendered" in summary(letters("build"))
+
+    kent = letter_file(project, "kent")
+    kent.write_text(kent.read_text().replace('findings: ""', 'findings: "A sentence added today."'))
+    result = letters("build")
+    assert result.exit_code == 0, result.output
+    assert "Built 43 letters (41 drafts, 1 PDFs rendered)" in summary(result)
+    assert "A sentence added today." in fold(pdf_text(out / "pdf" / "kent.pdf"))
+
+    # a change to the PDF's stylesheet touches every PDF (and no HTML)
+    css = project / "templates" / "assets" / "pdf.css"
+    css.write_text(css.read_text() + "\n/* a comment */\n")
+    assert "Built 2 letters (2 drafts, 2 PDFs rendered)" in summary(letters("build", "--force", "kent", "--force", "sussex"))
+
+
+def test_rebuild_ignores_the_cache(letters):
+    assert "2 PDFs rendered" in summary(letters("build", "--force", "kent", "--force", "sussex"))
+    assert "0 PDFs rendered" in summary(letters("build", "--force", "kent", "--force", "sussex"))
+    assert "2 PDFs rendered" in summary(letters("build", "--force", "kent", "--force", "sussex", "--rebuild"))
+
+
+def test_a_damaged_or_partial_cache_entry_is_never_served(project, letters):
+    slugs = ["kent", "sussex", "gwent", "durham"]
+    forces = [arg for slug in slugs for arg in ("--force", slug)]
+    assert "4 PDFs rendered" in summary(letters("build", *forces))
+    out = project / "output"
+    entries = cache_entries(out)
+    assert len(entries) == 4
+    truncated, flipped, empty, foreign = entries
+    truncated.write_bytes(truncated.read_bytes()[: len(truncated.read_bytes()) // 2])
+    raw = bytearray(flipped.read_bytes())
+    raw[-100] ^= 0xFF
+    flipped.write_bytes(bytes(raw))
+    empty.write_bytes(b"")
+    foreign.write_bytes(b"%PDF-1.7\nnot one of our entries\n")
+
+    result = letters("build", *forces)
+    assert result.exit_code == 0, result.output
+    assert "4 PDFs rendered" in summary(result)
+    for slug in slugs:
+        pdf = out / "apsp-2017" / "pdf" / f"{slug}.pdf"
+        assert len(PdfReader(pdf).pages) >= 1
+        assert "abuse of position for a sexual purpose" in fold(pdf_text(pdf))
+    cache = PdfCache(out / ".cache" / "pdf", "")
+    assert all(cache.get(p.name) is not None for p in cache_entries(out))
+
+
+def test_a_cache_entry_is_checked_before_it_is_used(tmp_path):
+    cache = PdfCache(tmp_path, "environment")
+    key = cache.key("<html>letter</html>")
+    assert cache.get(key) is None
+    cache.put(key, b"%PDF-1.7 the letter %%EOF", 2)
+    assert cache.get(key) == (b"%PDF-1.7 the letter %%EOF", 2)
+    path = cache.path(key)
+    whole = path.read_bytes()
+    for damaged in (whole[:-1], whole[:10], whole[:-3] + b"XXX", b"", whole.replace(b"HMICFRS", b"hmicfrs")):
+        path.write_bytes(damaged)
+        assert cache.get(key) is None
+    assert cache.key("<html>letter</html>") != PdfCache(tmp_path, "other assets").key("<html>letter</html>")
+
+
+def test_output_is_byte_identical_whatever_the_workers_their_order_or_hash_seed(project, tmp_path):
+    # One worker in alphabetical order, in this process...
+    one = tmp_path / "one"
+    report = build(load_batch(Project.at(project)), slugs=sorted(SOME), out=one, jobs=1)
+    assert not report.failed and report.rendered == len(SOME)
+    # ...and three workers in reverse order, in another process with another hash seed.
+    three = tmp_path / "three"
+    forces = [arg for slug in sorted(SOME, reverse=True) for arg in ("--force", slug)]
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    command = [sys.executable, "-m", "hmicfrs_letters", "--project", str(project), "build", "--jobs", "3", "--out", str(three), *forces]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    first, second = outputs(one / "apsp-2017"), outputs(three / "apsp-2017")
+    assert len(first) == 2 * len(SOME) + 1
+    assert first.keys() == second.keys()
+    assert [name for name in first if first[name] != second[name]] == []

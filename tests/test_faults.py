@@ -1,0 +1,190 @@
+"""Faults during a build: letters that never finish, workers that die, output/ full or read-only,
+and the build itself killed part way. Each letter fails alone; nothing half-written is left."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+import hmicfrs_letters.output
+from conftest import letter_file
+from hmicfrs_letters.cache import PdfCache
+
+TEMPLATE = Path("templates") / "apsp-2017" / "letter.html.j2"
+FORCES = ["--force", "cleveland", "--force", "kent", "--force", "sussex"]
+OS = "cycler.__init__.__globals__.os"  # templates are trusted code: this one reaches the os module
+
+
+def for_kent(project: Path, code: str) -> None:
+    """Make the letter template do `code` for Kent's letter only."""
+    path = project / TEMPLATE
+    text = path.read_text()
+    path.write_text(text.replace("{% block body %}", "{% block body %}{% if force.slug == 'kent' %}" + code + "{% endif %}", 1))
+
+
+def errors(result) -> list[str]:
+    return [line for line in result.output.splitlines() if line.startswith("Error:")]
+
+
+def built(project: Path, kind: str) -> list[str]:
+    return sorted(p.stem for p in (project / "output" / "apsp-2017" / kind).glob(f"*.{kind}"))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("{% for i in range(10 ** 12) %}{% endfor %}", id="a template that loops forever"),
+        # a hundred thousand paragraphs: quick to write as HTML, minutes of work for WeasyPrint
+        pytest.param("{% for i in range(100000) %}<p>line</p>{% endfor %}", id="a layout that never ends in time"),
+    ],
+)
+def test_a_letter_over_the_time_limit_fails_alone(project, letters, code):
+    for_kent(project, code)
+    result = letters("build", *FORCES, "--jobs", "2", "--timeout", "3")
+    assert result.exit_code == 1
+    assert errors(result) == ["Error: data/assessments/apsp-2017/kent.yaml: stopped after the time limit of 3 s; the worker was replaced"]
+    assert built(project, "pdf") == built(project, "html") == ["cleveland", "sussex"]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("death", [f"{OS}.kill({OS}.getpid(), 9)", f"{OS}._exit(70)"])
+def test_a_worker_that_dies_costs_only_its_letter_after_one_retry(project, letters, death):
+    for_kent(project, "{{ " + death + " }}")
+    result = letters("build", *FORCES, "--jobs", "2")
+    assert result.exit_code == 1
+    how = "killed by SIGKILL" if "kill" in death else "exit status 70"
+    assert errors(result) == [f"Error: data/assessments/apsp-2017/kent.yaml: the worker process died while rendering it ({how}), 2 times"]
+    assert built(project, "pdf") == ["cleveland", "sussex"]
+    assert "Built 2 letters" in result.output
+
+
+def _no_temps(folder: Path) -> bool:
+    return not [p for p in folder.rglob("*") if p.name.startswith(hmicfrs_letters.output.TEMP_PREFIX)]
+
+
+class _FullDisk:
+    """A file object that takes a few bytes, then fails as a full disk does."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.close()
+
+    def write(self, data: bytes) -> int:
+        self.handle.write(data[:100])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_stops_the_build_with_one_line_and_keeps_earlier_output(project, letters, monkeypatch):
+    assert letters("build", *FORCES).exit_code == 0
+    out = project / "output"
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    kent = letter_file(project, "kent")
+    kent.write_text(kent.read_text().replace('findings: ""', 'findings: "New findings."'))
+
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(hmicfrs_letters.output.os, "fdopen", lambda fd, mode: _FullDisk(real_fdopen(fd, mode)))
+    result = letters("build", *FORCES)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "Error: output/apsp-2017/html/kent.html: cannot write: No space left on device; the build stopped, earlier output is unchanged"
+    ]
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert _no_temps(out)
+
+
+@contextlib.contextmanager
+def small_disk(path: Path, size: str):
+    """A real, small file system (tmpfs) at path; skips the test where mounting is not allowed."""
+    path.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@pytest.mark.parametrize("fault", ["full", "read-only"])
+def test_a_real_full_or_read_only_output_folder(project, letters, tmp_path, fault):
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        assert letters("build", *FORCES, "--out", str(disk)).exit_code == 0
+        before = {p: p.read_bytes() for p in disk.rglob("*") if p.is_file()}
+        kent = letter_file(project, "kent")
+        kent.write_text(kent.read_text().replace('findings: ""', 'findings: "New findings."'))
+        if fault == "full":
+            with contextlib.suppress(OSError), (disk / "filler").open("wb") as filler:
+                while True:
+                    filler.write(b"\0" * 4096)
+                    filler.flush()
+        else:
+            subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        result = letters("build", *FORCES, "--out", str(disk))
+        assert result.exit_code == 1
+        reason = "No space left on device" if fault == "full" else "Read-only file system"
+        assert result.output.splitlines() == [
+            f"Error: {disk}/apsp-2017/html/kent.html: cannot write: {reason}; the build stopped, earlier output is unchanged"
+        ]
+        assert {p: p.read_bytes() for p in disk.rglob("*") if p.is_file() and p.name != "filler"} == before
+        assert _no_temps(disk)
+
+
+def _session_processes(session: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session and fields[0] != "Z":
+                pids.append(int(stat.parent.name))
+    return pids
+
+
+def test_a_build_killed_part_way_leaves_no_partial_file_and_the_next_one_completes(project):
+    command = [sys.executable, "-m", "hmicfrs_letters", "--project", str(project), "build", "--jobs", "2"]
+    out = project / "output"
+    pdfs = out / "apsp-2017" / "pdf"
+    build = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(list(pdfs.glob("*.pdf"))) < 6 and time.monotonic() < deadline and build.poll() is None:
+        time.sleep(0.02)
+    os.kill(build.pid, signal.SIGKILL)  # the build's own process only: its workers must follow it
+    build.wait()
+    written = list(pdfs.glob("*.pdf"))
+    assert 6 <= len(written) < 43, "the build was not killed part way"
+    deadline = time.monotonic() + 10
+    while _session_processes(build.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _session_processes(build.pid) == [], "a worker outlived the build"
+
+    # every file under its final name is whole; every cache entry is sound
+    for pdf in written:
+        assert pdf.read_bytes().rstrip().endswith(b"%%EOF") and len(PdfReader(pdf).pages) >= 1
+    for html in (out / "apsp-2017" / "html").glob("*.html"):
+        assert html.read_text().rstrip().endswith("</html>")
+    cache = PdfCache(out / ".cache" / "pdf", "")
+    entries = [p for p in (out / ".cache" / "pdf").rglob("*") if p.is_file() and not p.name.startswith(".")]
+    assert all(cache.get(p.name) is not None for p in entries)
+
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Built 43 letters" in done.stdout
+    rendered = int(done.stdout.split(" PDFs rendered")[0].rsplit(" ", 1)[1])
+    assert rendered <= 43 - len(entries)
+    assert len(list(pdfs.glob("*.pdf"))) == 43
+    assert _no_temps(out)
+    assert list(Path(tempfile.gettempdir()).glob(f"letters-workers-{build.pid}-*")) == []  # the killed build's scratch

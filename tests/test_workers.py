@@ -1,0 +1,133 @@
+"""The worker pool: results, failures, time limits, dead workers and recycling, each alone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from hmicfrs_letters.workers import TaskFailed, WorkerPool
+
+
+# Task functions live at module level so that a fork server's workers can import them too.
+def square(n: int) -> int:
+    return n * n
+
+
+def whose(n: int) -> int:
+    return os.getpid()
+
+
+def fragile(n: int) -> int:
+    if n == 3:
+        raise ValueError("three is not allowed")
+    return n
+
+
+def spin(n: int) -> int:
+    while n == 2:
+        pass
+    return n
+
+
+def die(args: tuple[int, str]) -> int:
+    n, how = args
+    if n == 1:
+        if how == "exit":
+            os._exit(3)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return n
+
+
+def die_once(args: tuple[int, str]) -> int:
+    """Dies the first time it meets 1 (leaving a mark), succeeds when tried again."""
+    n, mark = args
+    if n == 1 and not os.path.exists(mark):
+        Path(mark).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return n
+
+
+def leave_temp(n: int) -> str:
+    return tempfile.mkdtemp(prefix="left-behind-")
+
+
+def broken_init() -> None:
+    raise RuntimeError("no fonts here")
+
+
+def run(pool: WorkerPool, payloads) -> dict:
+    with pool:
+        return dict(pool.run((p, p) for p in payloads))
+
+
+@pytest.mark.parametrize("start_method", ["fork", "forkserver"])
+def test_every_task_gives_its_result(start_method):
+    assert run(WorkerPool(square, jobs=2, start_method=start_method), range(20)) == {n: n * n for n in range(20)}
+
+
+def test_a_task_that_raises_fails_alone():
+    results = run(WorkerPool(fragile, jobs=2), range(6))
+    assert results[3] == TaskFailed("ValueError: three is not allowed")
+    assert [results[n] for n in (0, 1, 2, 4, 5)] == [0, 1, 2, 4, 5]
+
+
+def test_a_task_over_the_time_limit_fails_alone_and_its_worker_is_replaced():
+    started = time.monotonic()
+    with WorkerPool(spin, jobs=1, timeout=1.5) as pool:
+        results = dict(pool.run((n, n) for n in range(5)))
+        assert pool.started == 2  # the spinning worker was killed and a new one did the rest
+    assert results[2] == TaskFailed("stopped after the time limit of 1.5 s; the worker was replaced")
+    assert [results[n] for n in (0, 1, 3, 4)] == [0, 1, 3, 4]
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("how", ["exit", "kill"])
+def test_a_task_whose_worker_dies_is_tried_once_more_then_fails(how):
+    with WorkerPool(die, jobs=2) as pool:
+        results = dict(pool.run((n, (n, how)) for n in range(6)))
+    message = results.pop(1).message
+    assert message.startswith("the worker process died while rendering it (")
+    assert ("killed by SIGKILL" if how == "kill" else "exit status 3") in message
+    assert message.endswith(", 2 times")
+    assert results == {n: n for n in (0, 2, 3, 4, 5)}
+
+
+def test_a_task_whose_worker_died_once_succeeds_when_tried_again(tmp_path):
+    mark = str(tmp_path / "died")
+    with WorkerPool(die_once, jobs=2) as pool:
+        results = dict(pool.run((n, (n, mark)) for n in range(4)))
+    assert results == {0: 0, 1: 1, 2: 2, 3: 3}
+    assert Path(mark).exists()
+
+
+def test_workers_are_replaced_after_their_share_of_tasks():
+    results = run(WorkerPool(whose, jobs=2, tasks_per_worker=3), range(12))
+    pids = list(results.values())
+    assert len(set(pids)) >= 4
+    assert max(pids.count(pid) for pid in pids) <= 3
+
+
+def test_a_failing_initializer_fails_every_task_with_its_reason():
+    results = run(WorkerPool(square, jobs=2, initializer=broken_init), range(4))
+    assert set(results) == {0, 1, 2, 3}
+    assert all(r == TaskFailed("a worker process could not start: RuntimeError: no fonts here") for r in results.values())
+
+
+def test_what_workers_leave_in_their_temporary_folder_is_removed():
+    pool = WorkerPool(leave_temp, jobs=2)
+    left = run(pool, range(3))
+    assert all(Path(path).parent == Path(pool.scratch) for path in left.values())
+    assert not Path(pool.scratch).exists()
+
+
+def test_no_worker_outlives_the_pool():
+    with WorkerPool(whose, jobs=2) as pool:
+        pids = set(dict(pool.run((n, n) for n in range(4))).values())
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -14,6 +15,7 @@ from hmicfrs_letters.build import build
 from hmicfrs_letters.cache import PdfCache
 from hmicfrs_letters.project import Project
 from hmicfrs_letters.validate import load_batch
+from hmicfrs_letters.workers import default_start_method
 from textutil import fold, pdf_text
 
 SOME = ["cleveland", "north-yorkshire", "kent", "sussex", "metropolitan", "dyfed-powys", "city-of-london", "gwent"]
@@ -117,3 +119,25 @@ def test_output_is_byte_identical_whatever_the_workers_their_order_or_hash_seed(
     assert len(first) == 2 * len(SOME) + 1
     assert first.keys() == second.keys()
     assert [name for name in first if first[name] != second[name]] == []
+
+
+def test_workers_recycled_after_each_few_letters_still_build_them_all(project, tmp_path):
+    report = build(load_batch(Project.at(project)), slugs=SOME[:5], out=tmp_path, jobs=2, tasks_per_worker=2)
+    assert not report.failed
+    assert report.rendered == 5
+    assert all(len(PdfReader(r.pdf).pages) >= 1 for r in report.results)
+
+
+def test_a_build_started_while_other_threads_run_uses_a_fork_server(project, tmp_path):
+    """Forking a process with threads can copy a lock some thread holds; then a fork server starts the workers."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert default_start_method() == "forkserver"
+        report = build(load_batch(Project.at(project)), slugs=SOME[:3], out=tmp_path, jobs=2)
+    finally:
+        stop.set()
+        other.join()
+    assert not report.failed and report.rendered == 3
+    assert "abuse of position for a sexual purpose" in fold(pdf_text(report.results[0].pdf))

@@ -66,7 +66,7 @@ class WorkerPool:
         self.timeout = timeout
         self.tasks_per_worker = max(1, tasks_per_worker)
         self.retries = retries
-        self.context = multiprocessing.get_context(start_method or _start_method())
+        self.context = multiprocessing.get_context(start_method or default_start_method())
         if self.context.get_start_method() == "forkserver" and preload:
             self.context.set_forkserver_preload(list(preload))
         _remove_orphaned_scratch()
@@ -293,7 +293,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _start_method() -> str:
+def default_start_method() -> str:
     """fork when it is safe (no other threads): quickest, and workers inherit what is imported.
 
     With other threads running (a preview server, say), a forked child could inherit a lock held

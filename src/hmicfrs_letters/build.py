@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,7 +149,8 @@ def build(
                 if progress:
                     progress(result)
 
-    _write(out_dir / "index.html", render_index(env, batch, report), project)
+    with _writing(out_dir / "index.html", project):
+        write_atomic(out_dir / "index.html", render_index(env, batch, report))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -159,19 +161,23 @@ def _keep(result: LetterResult, output: LetterOutput, formats: Sequence[str], ou
         result.problems.append(output.problem)
     if output.html is not None and "html" in formats:
         result.html = out_dir / "html" / f"{result.slug}.html"
-        _write(result.html, output.html, project)
+        with _writing(result.html, project):
+            write_atomic(result.html, output.html)
     if output.pdf is not None:
         if output.rendered:
             result.rendered = True
-            _write(cache.path(output.key), lambda: cache.put(output.key, output.pdf, output.pages), project)
+            with _writing(cache.path(output.key), project):
+                cache.put(output.key, output.pdf, output.pages)
         result.pdf, result.pages = out_dir / "pdf" / f"{result.slug}.pdf", output.pages
-        _write(result.pdf, output.pdf, project)
+        with _writing(result.pdf, project):
+            write_atomic(result.pdf, output.pdf)
 
 
-def _write(path: Path, data: str | bytes | Callable[[], object], project: Project) -> None:
-    """Write atomically; a failure (read-only, disk full) is one clear error for the whole build."""
+@contextmanager
+def _writing(path: Path, project: Project) -> Iterator[None]:
+    """A write that fails (output/ read-only or full) is one clear error that stops the build."""
     try:
-        data() if callable(data) else write_atomic(path, data)
+        yield
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise LetterError(Problem(project.shown(path), f"cannot write: {reason}; the build stopped, earlier output is unchanged")) from None

@@ -72,7 +72,9 @@ class WorkerPool:
         _remove_orphaned_scratch()
         self.scratch = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-")
         self.workers: list[_Worker] = []
-        self.started = 0
+        self.started = 0  # workers started so far, replacements included
+        self._start_failures = 0  # workers in a row that died or hung before they were ready
+        self._start_error = ""
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -98,7 +100,7 @@ class WorkerPool:
     def run(self, tasks: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
         """Yield (key, result or TaskFailed) for each (key, payload), in the order they finish."""
         pending: collections.deque[_Task] = collections.deque(_Task(key, payload) for key, payload in tasks)
-        while pending or any(w.task for w in self.workers):
+        while pending or any(w.task is not None for w in self.workers):
             if self._start_failures >= MAX_START_FAILURES:
                 message = f"worker processes keep failing to start: {self._start_error}"
                 while pending:  # what is already in a worker's hands still finishes
@@ -123,9 +125,6 @@ class WorkerPool:
                         self._give(worker, pending.popleft(), pending)
                     yield task.key, result
             yield from self._expire()
-
-    _start_failures = 0
-    _start_error = ""
 
     def _start(self) -> None:
         parent, child = self.context.Pipe()

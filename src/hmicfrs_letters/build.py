@@ -174,7 +174,7 @@ def render_index(env: jinja2.Environment, batch: Batch, report: BuildReport) -> 
         entries.append(
             {
                 "name": letter.force.name if letter else item.slug,
-                "outcome": outcome.label if outcome else (letter.outcome if letter else ""),
+                "outcome": outcome.label if outcome else None,
                 "status": "failed" if failed or not letter else letter.status,
                 "html": None if failed or not html.exists() else f"html/{item.slug}.html",
                 "pdf": None if failed or not pdf.exists() else f"pdf/{item.slug}.pdf",

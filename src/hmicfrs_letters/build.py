@@ -206,10 +206,13 @@ def _render_all(work: list[tuple[LetterResult, str, str]], assets: Path, jobs: i
     if not work:
         return
     if jobs <= 1 or len(work) == 1:
-        _init_worker(assets)
+        from hmicfrs_letters.pdf import PdfRenderer
+
+        renderer = PdfRenderer(assets)
         for result, html, key in work:
             try:
-                yield result, key, _render_pdf(html)
+                rendered = renderer.render(html)
+                yield result, key, (rendered.data, rendered.pages)
             except Exception as exc:
                 yield result, key, exc
         return

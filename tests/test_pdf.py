@@ -137,4 +137,11 @@ def test_external_resources_in_html_are_never_fetched(tmp_path):
     )
     pdf = renderer.render(html).data
     assert b"TOP SECRET" not in pdf and b"/EmbeddedFile" not in pdf
-    assert sorted(renderer.fetcher.refused) == sorted([secret.as_uri()] * 3 + ["http://127.0.0.1:9/x.png"])
+    assert set(renderer.fetcher.refused) == {secret.as_uri(), "http://127.0.0.1:9/x.png"}
+
+
+def test_a_one_page_letter_has_no_page_number(tmp_path):
+    rendered = PdfRenderer(ASSETS).render("<html lang='en-GB'><body><p>A short letter.</p></body></html>")
+    assert rendered.pages == 1
+    (tmp_path / "one.pdf").write_bytes(rendered.data)
+    assert pdf_text(tmp_path / "one.pdf") == "A short letter."

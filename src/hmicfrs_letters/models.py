@@ -64,6 +64,8 @@ class Assessment:
     signatory: Signatory
     contact: Contact
     categories: tuple[Category, ...]
+    # SHA-256 of the approved fixed wording (see wording.py); empty until first approved.
+    wording_sha256: str = ""
 
     def category(self, key: str) -> Category | None:
         return next((c for c in self.categories if c.key == key), None)
@@ -231,6 +233,7 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
         signatory=Signatory(signatory.text("name"), signatory.texts("titles")),
         contact=Contact(contact.text("name"), contact.text("email"), contact.text("phone")),
         categories=tuple(categories),
+        wording_sha256=top.text("wording_sha256", required=False),
     )
 
 

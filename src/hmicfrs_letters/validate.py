@@ -136,6 +136,9 @@ def check_letter(letter: Letter, doc: Document) -> list[Problem]:
             problems.append(doc.problem("an approved letter needs its findings; write them or set 'status: draft'", "findings"))
         if letter.outcome == PENDING:
             problems.append(doc.problem("an approved letter needs an outcome; set 'outcome' or 'status: draft'", "outcome"))
+        if findings.placeholders(letter.findings):
+            marks = ", ".join(repr(m) for m in findings.placeholders(letter.findings))
+            problems.append(doc.problem(f"an approved letter may hold no placeholder; the findings have {marks}", "findings"))
     if converted.has_image:
         problems.append(doc.problem("findings may not contain images", "findings"))
     if converted.has_raw_html:

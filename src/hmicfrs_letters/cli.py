@@ -291,6 +291,33 @@ def diff(
     typer.echo(f"{len(differences)} differences between {first} and {second}, {fixed} in the fixed wording", err=True)
 
 
+@app.command()
+def serve(
+    ctx: typer.Context,
+    assessment: AssessmentOption = None,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free port).")] = 8000,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on. Drafts are confidential: keep the default.")] = "127.0.0.1",
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the index in the default web browser.")] = False,
+) -> None:
+    """Preview the letters in a browser, refreshed as you edit data/ and templates/.
+
+    \b
+    Examples:
+      letters serve    (then open http://127.0.0.1:8000/)
+      letters serve --port 8080 --open
+    """
+    from hmicfrs_letters.serve import Server, is_loopback
+
+    with _reporting():
+        server = Server(Project.at(ctx.obj), assessment, host, port)
+    if not is_loopback(host):
+        typer.echo(
+            f"Warning: listening on {host}: anyone who can reach this machine can read the drafts, which are confidential.", err=True
+        )
+    typer.echo(f"Previewing {server.preview.assessment} at {server.url} (Ctrl+C to stop)")
+    server.run(open_browser=open_browser)
+
+
 def main() -> None:
     """Entry point of the console script and of `python -m hmicfrs_letters`."""
     app(prog_name="letters")

@@ -2,7 +2,7 @@
 
 output/<assessment>/manifest.json lists the SHA-256 of every input file (forces, the assessment
 and its approved wording, each force's letter file, every template and asset) and of every file
-in the output folder, the versions of the engine, WeasyPrint, pypdf and Python, and each
+in the output folder, the versions of the engine, WeasyPrint, pypdfium2 and Python, and each
 letter's outcome, status and pages. It holds no clock time, so the same inputs give the same
 manifest.
 """
@@ -63,7 +63,7 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
         "versions": {
             "hmicfrs-letters": __version__,
             "weasyprint": version("weasyprint"),
-            "pypdf": version("pypdf"),
+            "pypdfium2": version("pypdfium2"),
             "python": platform.python_version(),
         },
         "inputs": {project.shown(p): sha256_file(p) for p in inputs},

@@ -6,7 +6,6 @@ text: the blocks and lines of the letter's HTML, with whitespace folded and quot
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -76,6 +75,24 @@ def letter_passages(html: str) -> list[Passage]:
     return parser.passages
 
 
+def _page_texts(data: bytes) -> list[str]:
+    """Each page's text, as PDFium (the PDF engine of Chromium) extracts it: ~15x faster than pypdf."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(data)
+    try:
+        texts = []
+        for page in document:
+            textpage = page.get_textpage()
+            # PDFium marks a hyphen that ends a line with U+FFFE and drops the line break after it.
+            texts.append(textpage.get_text_range().replace("\ufffe", "-\n"))
+            textpage.close()
+            page.close()
+        return texts
+    finally:
+        document.close()
+
+
 def pdf_text(data: bytes) -> str:
     """The text of a PDF, folded, without its running header and footer lines.
 
@@ -83,9 +100,7 @@ def pdf_text(data: bytes) -> str:
     draft mark, sit between the last line of one page and the first of the next; left in, they
     would split a paragraph that runs over a page break.
     """
-    from pypdf import PdfReader
-
-    pages = [(page.extract_text() or "").strip().splitlines() for page in PdfReader(io.BytesIO(data)).pages]
+    pages = [text.strip().splitlines() for text in _page_texts(data)]
     for end in (0, -1) if len(pages) > 1 else ():
         while all(pages) and len({re.sub(r"\d+", "#", lines[end]) for lines in pages}) == 1:
             pages = [lines[1:] if end == 0 else lines[:-1] for lines in pages]

@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: letters test system-deps lint clean
+.PHONY: letters test system-deps browser-deps lint clean
 
 letters: $(VENV)/.installed
 	$(BIN)/letters build
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test node_modules/.installed
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
@@ -17,6 +17,14 @@ lint: $(VENV)/.installed-test
 
 system-deps:
 	@scripts/system-deps.sh
+
+# The preview's browser tests: Debian's Chromium, and Node.js/npm for axe-core (package.json).
+browser-deps:
+	@scripts/system-deps.sh browser
+
+node_modules/.installed: package.json package-lock.json | browser-deps
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the system libraries WeasyPrint needs (Pango, HarfBuzz subsetting) are present.
 # Installs them with apt-get when we can (root, Debian/Ubuntu); otherwise prints the exact command.
-# With "browser" as argument, also Chromium for the preview's browser tests.
+# With "browser" as argument, also Chromium, and Node.js with npm (for axe-core), for the
+# preview's browser tests.
 set -euo pipefail
 
 packages=()
@@ -12,6 +13,7 @@ have_lib 'libharfbuzz-subset.so.0' || packages+=(libharfbuzz-subset0)
 if [[ "${1:-}" == "browser" ]]; then
   command -v chromium >/dev/null 2>&1 || packages+=(chromium)
   command -v pdftoppm >/dev/null 2>&1 || packages+=(poppler-utils)
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 
 [[ ${#packages[@]} -eq 0 ]] && exit 0

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from conftest import letter_file
 from hmicfrs_letters.build import build
-from hmicfrs_letters.cache import PdfCache
+from hmicfrs_letters.cache import PdfCache, environment_digest
 from hmicfrs_letters.project import Project
 from hmicfrs_letters.validate import load_batch
 from hmicfrs_letters.workers import default_start_method
@@ -25,12 +25,21 @@ def summary(result) -> str:
     return result.output.strip().splitlines()[-1]
 
 
-def outputs(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+def letter_files(folder: Path) -> dict[str, bytes]:
+    """The letters (HTML and PDF) and the index of a build, by path."""
+    files = [*folder.glob("html/*.html"), *folder.glob("pdf/*.pdf"), folder / "index.html"]
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(files)}
 
 
 def cache_entries(out: Path) -> list[Path]:
     return sorted(p for p in (out / ".cache" / "pdf").rglob("*") if p.is_file())
+
+
+def cache_entry(project: Path, slug: str) -> Path:
+    """The cache entry of a built letter's PDF, found from its HTML."""
+    html = (project / "output" / "apsp-2017" / "html" / f"{slug}.html").read_text()
+    cache = PdfCache(project / "output" / ".cache" / "pdf", environment_digest(project / "templates" / "assets"))
+    return cache.path(cache.key(html))
 
 
 def test_a_parallel_build_renders_every_letter_then_only_those_whose_inputs_changed(project, letters):
@@ -68,9 +77,8 @@ def test_a_damaged_or_partial_cache_entry_is_never_served(project, letters):
     forces = [arg for slug in slugs for arg in ("--force", slug)]
     assert "4 PDFs rendered" in summary(letters("build", *forces))
     out = project / "output"
-    entries = cache_entries(out)
-    assert len(entries) == 4
-    truncated, flipped, empty, foreign = entries
+    truncated, flipped, empty, foreign = entries = [cache_entry(project, slug) for slug in slugs]
+    assert all(entry.is_file() for entry in entries)
     truncated.write_bytes(truncated.read_bytes()[: len(truncated.read_bytes()) // 2])
     raw = bytearray(flipped.read_bytes())
     raw[-100] ^= 0xFF
@@ -115,7 +123,7 @@ def test_output_is_byte_identical_whatever_the_workers_their_order_or_hash_seed(
     command = [sys.executable, "-m", "hmicfrs_letters", "--project", str(project), "build", "--jobs", "3", "--out", str(three), *forces]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    first, second = outputs(one / "apsp-2017"), outputs(three / "apsp-2017")
+    first, second = letter_files(one / "apsp-2017"), letter_files(three / "apsp-2017")
     assert len(first) == 2 * len(SOME) + 1
     assert first.keys() == second.keys()
     assert [name for name in first if first[name] != second[name]] == []

@@ -19,10 +19,12 @@ from hmicfrs_letters.cache import PdfCache, environment_digest
 from hmicfrs_letters.errors import LetterError, Problem
 from hmicfrs_letters.models import Assessment, Letter
 from hmicfrs_letters.output import remove_stale_temps, write_atomic
+from hmicfrs_letters.pages import page_limit_problem
 from hmicfrs_letters.project import Project
 from hmicfrs_letters.render import render_letter, render_page
 from hmicfrs_letters.templates import make_environment, template_problem
 from hmicfrs_letters.validate import Batch, LetterInput
+from hmicfrs_letters.verify import check_rendered
 from hmicfrs_letters.workers import TaskFailed, WorkerPool, restart_clock
 
 FORMATS = ("html", "pdf")
@@ -149,6 +151,9 @@ def build(
                 if progress:
                     progress(result)
 
+    for result in report.results:
+        over = page_limit_problem(assessment, result.letter, result.item.shown, result.pages)
+        result.problems += [over] if over else []
     with _writing(out_dir / "index.html", project):
         write_atomic(out_dir / "index.html", render_index(env, batch, report))
     report.seconds = time.perf_counter() - started
@@ -197,7 +202,7 @@ def render_index(env: jinja2.Environment, batch: Batch, report: BuildReport) -> 
         entries.append(
             {
                 "name": letter.force.name if letter else item.slug,
-                "outcome": outcome.label if outcome else (letter.outcome if letter else ""),
+                "outcome": outcome.label if outcome else None,
                 "status": "failed" if failed or not letter else letter.status,
                 "html": None if failed or not html.exists() else f"html/{item.slug}.html",
                 "pdf": None if failed or not pdf.exists() else f"pdf/{item.slug}.pdf",
@@ -272,4 +277,5 @@ def _render_pdf(html: str) -> tuple[bytes, int]:
         _renderer = PdfRenderer(_templates_dir / "assets")
         restart_clock()
     rendered = _renderer.render(html)
+    check_rendered(html, rendered.data)  # the PDF's text read back: raises unless it holds the letter
     return rendered.data, rendered.pages

@@ -12,10 +12,14 @@ from typing import Annotated
 import typer
 
 from hmicfrs_letters.build import LETTER_TIME_LIMIT, default_jobs
-from hmicfrs_letters.build import build as build_letters
+from hmicfrs_letters.compare import FIXED, letter_diff
 from hmicfrs_letters.errors import LetterError, Problem
 from hmicfrs_letters.project import Project
 from hmicfrs_letters.validate import Batch, load_batch
+from hmicfrs_letters.verify import verify_output
+from hmicfrs_letters.wording import approve_wording as record_wording
+from hmicfrs_letters.workflow import approve as approve_letters
+from hmicfrs_letters.workflow import new_letter, publish
 
 app = typer.Typer(
     help="Standard HMICFRS letters from YAML data, rendered to HTML and PDF.\n\n"
@@ -54,6 +58,8 @@ def _batch(ctx: typer.Context, assessment: str | None) -> Batch:
 def _fail(problems: Iterable[Problem]) -> None:
     for problem in problems:
         typer.echo(f"Error: {problem}" if problem.is_error else str(problem), err=True)
+        if problem.detail:
+            typer.echo(problem.detail, err=True)
 
 
 @contextmanager
@@ -79,16 +85,18 @@ def build(
         int, typer.Option("--jobs", "-j", min=1, help="Worker processes rendering PDFs (default: the number of cores).")
     ] = default_jobs(),
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Render every PDF again, ignoring the cache.")] = False,
+    final: Annotated[bool, typer.Option("--final", help="The issued letters: refused while any is draft or pending.")] = False,
     timeout: Annotated[
         float, typer.Option("--timeout", min=1, help="Seconds one letter may take before it fails and its worker is replaced.")
     ] = LETTER_TIME_LIMIT,
 ) -> None:
-    """Build letters into output/<assessment>/html, pdf and index.html.
+    """Build letters into output/<assessment>/html, pdf and index.html, with overview and manifest.
 
     \b
     Examples:
       letters build
       letters build --force cleveland --format pdf
+      letters build --final    (every letter approved: the letters to issue)
       letters build --jobs 4 --rebuild
       letters --project ~/my-letters build --out /tmp/letters
     """
@@ -97,7 +105,7 @@ def build(
         batch = _batch(ctx, assessment)
         total = len(batch.select(force or ()))
         bar = stack.enter_context(typer.progressbar(length=total, label="Rendering", file=sys.stderr)) if sys.stderr.isatty() else None
-        report = build_letters(
+        report = publish(
             batch,
             slugs=force or (),
             formats=[f.value for f in format] if format else ("html", "pdf"),
@@ -106,6 +114,7 @@ def build(
             rebuild=rebuild,
             timeout=timeout,
             progress=(lambda _result: bar.update(1)) if bar else None,
+            final=final,
         )
     for result in report.failed:
         _fail(p for p in result.problems if p.is_error)
@@ -122,21 +131,28 @@ def check(
     ctx: typer.Context,
     assessment: AssessmentOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings (drafts, pending outcomes) as errors.")] = False,
+    pages: Annotated[
+        bool, typer.Option("--pages/--no-pages", help="Count each letter's pages against the limit (from the build's cache when it can).")
+    ] = True,
 ) -> None:
     """Validate all data and templates without writing anything; print every problem.
 
     \b
+    Checks the files, the templates, the wording lock and each letter's page count.
     Examples:
       letters check
       letters check --strict    (before issuing: no drafts, no pending outcomes)
+      letters check --no-pages  (quicker: no layout of letters changed since the last build)
     """
     from hmicfrs_letters.check import check_batch
 
     with _reporting():
-        problems = check_batch(_batch(ctx, assessment))
+        problems = check_batch(_batch(ctx, assessment), pages=pages)
     errors = sum(p.is_error or strict for p in problems)
     for problem in problems:
         typer.echo(str(problem))
+        if problem.detail:
+            typer.echo(problem.detail)
     typer.echo(f"{errors} errors, {len(problems) - errors} warnings", err=True)
     if errors:
         raise typer.Exit(1)
@@ -166,6 +182,145 @@ def list_letters(ctx: typer.Context, assessment: AssessmentOption = None) -> Non
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
+
+
+@app.command()
+def new(
+    ctx: typer.Context,
+    force: Annotated[str, typer.Option("--force", "-f", help="The force's slug, as in data/forces.yaml.")],
+    outcome: Annotated[str | None, typer.Option("--outcome", help="An outcome key of the assessment; pending when left out.")] = None,
+    assessment: AssessmentOption = None,
+) -> None:
+    """Start a force's letter: a draft with its outcome's standard findings. Never overwrites.
+
+    \b
+    Examples:
+      letters new --force kent --outcome plans-not-commenced
+      letters new --force kent    (outcome pending; findings to write)
+    """
+    with _reporting():
+        batch = _batch(ctx, assessment)
+        path = new_letter(batch, force, outcome)
+    typer.echo(f"Wrote {batch.project.shown(path)} (draft): make the findings this force's, then `letters approve {force}`")
+
+
+@app.command()
+def approve(
+    ctx: typer.Context,
+    slugs: Annotated[list[str], typer.Argument(metavar="SLUG...", help="The forces whose letters to approve.")],
+    assessment: AssessmentOption = None,
+) -> None:
+    """Approve letters that pass every check; say why for each one that does not.
+
+    \b
+    A letter is approved when its outcome is set, its findings are written with no placeholder,
+    it fits the page limit and the fixed wording is the approved one. Comments in its file are kept.
+    Example:
+      letters approve cleveland north-yorkshire
+    """
+    with _reporting():
+        results = approve_letters(_batch(ctx, assessment), slugs)
+    for result in results:
+        if result.approved:
+            typer.echo(f"{result.item.shown}: {'already approved' if result.already else 'approved'}")
+        else:
+            typer.echo(f"Error: {result.item.shown}: not approved: {'; '.join(result.reasons)}", err=True)
+    refused = sum(not result.approved for result in results)
+    typer.echo(f"{len(results) - refused} approved, {refused} refused", err=True)
+    if refused:
+        raise typer.Exit(1)
+
+
+@app.command("approve-wording")
+def approve_wording(ctx: typer.Context, assessment: AssessmentOption = None) -> None:
+    """Record the templates' fixed wording as approved: its SHA-256, and its text beside the assessment file.
+
+    \b
+    Run it once a change to the fixed wording (shown by `letters check`) is approved.
+    Example:
+      letters approve-wording
+    """
+    with _reporting():
+        batch = _batch(ctx, assessment)
+        result = record_wording(batch)
+    state = "Recorded the new" if result.changed else "Unchanged:"
+    typer.echo(
+        f"{state} approved wording of {batch.assessment.slug}, sha256 {result.fingerprint}; text in {batch.project.shown(result.text_file)}"
+    )
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    assessment: AssessmentOption = None,
+    force: Annotated[list[str] | None, typer.Option("--force", "-f", help="Verify only this force's PDF (repeatable).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (default: output/ in the project).", file_okay=False)
+    ] = None,
+) -> None:
+    """Check that each PDF in output/ holds its letter's text verbatim, as the data gives it now.
+
+    \b
+    Examples:
+      letters verify
+      letters verify --force cleveland --out /tmp/letters
+    """
+    with _reporting():
+        report = verify_output(_batch(ctx, assessment), force or (), out)
+    _fail(report.problems)
+    typer.echo(f"Verified {len(report.checked)} PDFs, {len(report.problems)} problems")
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@app.command("diff")
+def diff(
+    ctx: typer.Context,
+    first: Annotated[str, typer.Argument(metavar="SLUG_A")],
+    second: Annotated[str, typer.Argument(metavar="SLUG_B")],
+    assessment: AssessmentOption = None,
+) -> None:
+    """Print the passages in which two forces' letters differ.
+
+    \b
+    Only the addressee block, the salutation and the findings should; anything else is marked.
+    Example:
+      letters diff cleveland north-yorkshire
+    """
+    with _reporting():
+        differences = letter_diff(_batch(ctx, assessment), first, second)
+    for difference in differences:
+        typer.echo(f"@@ {difference.part}{'  <- not expected to differ' if difference.part == FIXED else ''}")
+        typer.echo("".join(f"- {line}\n" for line in difference.first) + "".join(f"+ {line}\n" for line in difference.second), nl=False)
+    fixed = sum(d.part == FIXED for d in differences)
+    typer.echo(f"{len(differences)} differences between {first} and {second}, {fixed} in the fixed wording", err=True)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    assessment: AssessmentOption = None,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free port).")] = 8000,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on. Drafts are confidential: keep the default.")] = "127.0.0.1",
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the index in the default web browser.")] = False,
+) -> None:
+    """Preview the letters in a browser, refreshed as you edit data/ and templates/.
+
+    \b
+    Examples:
+      letters serve    (then open http://127.0.0.1:8000/)
+      letters serve --port 8080 --open
+    """
+    from hmicfrs_letters.serve import Server, is_loopback
+
+    with _reporting():
+        server = Server(Project.at(ctx.obj), assessment, host, port)
+    if not is_loopback(host):
+        typer.echo(
+            f"Warning: listening on {host}: anyone who can reach this machine can read the drafts, which are confidential.", err=True
+        )
+    typer.echo(f"Previewing {server.preview.assessment} at {server.url} (Ctrl+C to stop)")
+    server.run(open_browser=open_browser)
 
 
 def main() -> None:

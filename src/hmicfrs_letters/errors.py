@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -21,6 +21,8 @@ class Problem:
     line: int | None = None
     column: int | None = None
     severity: Severity = Severity.ERROR
+    # Lines shown under the message (a diff, say); the message itself stays one line.
+    detail: str = field(default="", compare=False)
 
     @property
     def is_error(self) -> bool:

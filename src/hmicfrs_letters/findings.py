@@ -14,6 +14,14 @@ ALLOWED_TAGS = {"p", "em", "strong", "a", "ul", "ol", "li", "br", "blockquote", 
 ALLOWED_ATTRIBUTES = {"a": {"href"}}
 ALLOWED_SCHEMES = {"https", "http", "mailto"}
 _TAG = re.compile(r"<[A-Za-z/!?]")
+# What a writer leaves for later: a bracketed note that is not a Markdown link ("[date]",
+# "[insert detail]"), or one of the usual markers. An approved letter may hold none.
+PLACEHOLDER = re.compile(r"\[[^\]\n]*\](?![(\[])|\b(?:TODO|TBC|TBD|XXX)\b")
+
+
+def placeholders(text: str) -> list[str]:
+    """The placeholders left in findings text, each once, in order."""
+    return list(dict.fromkeys(m.group(0) for m in PLACEHOLDER.finditer(text)))
 
 
 @dataclass(frozen=True)

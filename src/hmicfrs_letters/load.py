@@ -56,7 +56,11 @@ def load_yaml(path: Path, shown_as: str) -> Document:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise LetterError(Problem(shown_as, f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")) from None
+        before = raw[: exc.start]
+        line, column = before.count(b"\n") + 1, exc.start - (before.rfind(b"\n") + 1) + 1
+        raise LetterError(
+            Problem(shown_as, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", line, column)
+        ) from None
     return parse_yaml(text, shown_as)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,10 @@ from hmicfrs_letters.errors import Problem
 from hmicfrs_letters.load import Document, KeyPath
 
 PENDING = "pending"
+# Slugs name files: keep them to lower-case words so no slug can reach outside its folder.
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# A findings paragraph is a paragraph: far longer is a mistake, and would make a letter slow to lay out.
+MAX_FINDINGS_CHARS = 20_000
 STATUSES = ("draft", "approved")
 
 
@@ -64,6 +69,8 @@ class Assessment:
     signatory: Signatory
     contact: Contact
     categories: tuple[Category, ...]
+    # SHA-256 of the approved fixed wording (see wording.py); empty until first approved.
+    wording_sha256: str = ""
 
     def category(self, key: str) -> Category | None:
         return next((c for c in self.categories if c.key == key), None)
@@ -201,7 +208,9 @@ def read_forces(doc: Document, problems: list[Problem]) -> dict[str, Force]:
     for at, item in top.items("forces"):
         f = Fields(doc, at, item, Force.__dataclass_fields__, problems)
         force = Force(**{name: f.text(name) for name in Force.__dataclass_fields__})
-        if force.slug in forces:
+        if force.slug and not SLUG.fullmatch(force.slug):
+            problems.append(doc.problem(f"slug '{force.slug}' may hold only lower-case letters, digits and single hyphens", *at, "slug"))
+        elif force.slug in forces:
             problems.append(doc.problem(f"force '{force.slug}' is listed twice", *at, "slug"))
         elif force.slug:
             forces[force.slug] = force
@@ -231,6 +240,7 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
         signatory=Signatory(signatory.text("name"), signatory.texts("titles")),
         contact=Contact(contact.text("name"), contact.text("email"), contact.text("phone")),
         categories=tuple(categories),
+        wording_sha256=top.text("wording_sha256", required=False),
     )
 
 

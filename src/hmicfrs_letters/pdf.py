@@ -64,18 +64,25 @@ class PdfRenderer:
     (measured; see the README).
     """
 
-    def __init__(self, assets_dir: Path, stylesheet: str = "pdf.css") -> None:
+    def __init__(self, assets_dir: Path) -> None:
         self.fetcher = AssetFetcher(assets_dir)
         self.font_config = FontConfiguration()
-        self.stylesheet = CSS(
-            filename=str(assets_dir / stylesheet),
-            base_url=self.fetcher.base_url,
-            url_fetcher=self.fetcher,
-            font_config=self.font_config,
-        )
+        self.stylesheet = self._css(assets_dir / "pdf.css")
+        self.single_page = self._css(assets_dir / "pdf-single-page.css")
+
+    def _css(self, path: Path) -> CSS:
+        return CSS(filename=str(path), base_url=self.fetcher.base_url, url_fetcher=self.fetcher, font_config=self.font_config)
 
     def render(self, html: str) -> RenderedPdf:
-        document = HTML(string=html, base_url=self.fetcher.base_url, url_fetcher=self.fetcher).render(
-            stylesheets=[self.stylesheet], font_config=self.font_config
-        )
+        document = self._layout(html, [self.stylesheet])
+        if len(document.pages) == 1:  # page numbers only where there is more than one page
+            document = self._layout(html, [self.stylesheet, self.single_page])
         return RenderedPdf(document.write_pdf(**PDF_OPTIONS), len(document.pages))
+
+    def count_pages(self, html: str) -> int:
+        """The number of pages the PDF would have, without writing it (a third faster)."""
+        return len(self._layout(html, [self.stylesheet]).pages)
+
+    def _layout(self, html: str, stylesheets: list[CSS]):
+        source = HTML(string=html, base_url=self.fetcher.base_url, url_fetcher=self.fetcher)
+        return source.render(stylesheets=stylesheets, font_config=self.font_config)

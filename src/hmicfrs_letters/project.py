@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from hmicfrs_letters.errors import LetterError, Problem
-from hmicfrs_letters.models import did_you_mean
-
-# Slugs name files: keep them to lower-case words so no slug can reach outside its folder.
-SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+from hmicfrs_letters.models import SLUG, did_you_mean
 
 
 @dataclass(frozen=True)

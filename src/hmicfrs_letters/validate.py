@@ -9,8 +9,19 @@ from pathlib import Path
 from hmicfrs_letters import findings
 from hmicfrs_letters.errors import LetterError, Problem, Severity
 from hmicfrs_letters.load import Document, load_yaml
-from hmicfrs_letters.models import PENDING, Assessment, Force, Letter, did_you_mean, read_assessment, read_forces, read_letter
-from hmicfrs_letters.project import SLUG, Project
+from hmicfrs_letters.models import (
+    MAX_FINDINGS_CHARS,
+    PENDING,
+    SLUG,
+    Assessment,
+    Force,
+    Letter,
+    did_you_mean,
+    read_assessment,
+    read_forces,
+    read_letter,
+)
+from hmicfrs_letters.project import Project
 
 
 @dataclass
@@ -101,6 +112,9 @@ def _read_letter(project: Project, assessment: Assessment, forces: dict[str, For
     if slug not in forces:
         item.problems.append(Problem(item.shown, f"'{slug}' is not a force in data/forces.yaml{did_you_mean(slug, forces)}"))
         return item
+    if not path.resolve().is_relative_to(project.data_dir.resolve()):
+        item.problems.append(Problem(item.shown, "links to a file outside data/; letter files must live in the project"))
+        return item
     doc = _load(project, path, item.problems)
     if doc is None:
         return item
@@ -114,12 +128,17 @@ def _read_letter(project: Project, assessment: Assessment, forces: dict[str, For
 def check_letter(letter: Letter, doc: Document) -> list[Problem]:
     """What is wrong with a well-formed letter, and what is merely unfinished (warnings)."""
     problems = []
+    if len(letter.findings) > MAX_FINDINGS_CHARS:
+        return [doc.problem(f"findings are {len(letter.findings):,} characters long; the limit is {MAX_FINDINGS_CHARS:,}", "findings")]
     converted = findings.convert(letter.findings)
     if letter.status == "approved":
         if not letter.findings.strip():
             problems.append(doc.problem("an approved letter needs its findings; write them or set 'status: draft'", "findings"))
         if letter.outcome == PENDING:
             problems.append(doc.problem("an approved letter needs an outcome; set 'outcome' or 'status: draft'", "outcome"))
+        if findings.placeholders(letter.findings):
+            marks = ", ".join(repr(m) for m in findings.placeholders(letter.findings))
+            problems.append(doc.problem(f"an approved letter may hold no placeholder; the findings have {marks}", "findings"))
     if converted.has_image:
         problems.append(doc.problem("findings may not contain images", "findings"))
     if converted.has_raw_html:

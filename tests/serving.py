@@ -1,0 +1,55 @@
+"""The preview server running for real, in a thread, on a free loopback port; and the browser to
+look at it with: Debian's Chromium, driven by Playwright (its own browser download is not used)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Browser, Playwright
+
+from hmicfrs_letters.project import Project
+from hmicfrs_letters.serve import Server
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless, as root, on a machine without a network: no sandbox, no GPU, and none of the
+# background connections Chromium otherwise makes at start.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium(playwright: Playwright) -> Browser:
+    """Debian's headless Chromium (`scripts/system-deps.sh browser` installs it)."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+@contextmanager
+def running(project: Path) -> Iterator[Server]:
+    """`letters serve --port 0` on this project, with its file watcher; stopped on exit."""
+    server = Server(Project.at(project), None, "127.0.0.1", 0)
+    engine = server.uvicorn()
+    thread = threading.Thread(target=engine.run, kwargs={"sockets": [server.socket]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not engine.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the preview server did not start"
+        time.sleep(0.02)
+    # The watcher is set up in the first turn of the event loop after start-up, so once a page has
+    # been served, every later save is seen.
+    urllib.request.urlopen(server.url, timeout=20).read()
+    try:
+        yield server
+    finally:
+        engine.handle_exit(signal.SIGINT, None)
+        thread.join(20)

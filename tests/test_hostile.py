@@ -1,0 +1,248 @@
+"""Hostile input: nothing in the YAML runs, executes in a page, reads a file or reaches a server."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pypdf import PdfReader
+
+from conftest import letter_file
+from hmicfrs_letters import findings
+from hmicfrs_letters.errors import LetterError
+from hmicfrs_letters.load import MAX_NODES, parse_yaml
+from hmicfrs_letters.project import Project
+from hmicfrs_letters.validate import load_batch
+
+KENT = "data/assessments/apsp-2017/kent.yaml"
+
+
+@pytest.fixture
+def listener():
+    """A local HTTP server that counts every request it receives."""
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    server.shutdown()
+    server.server_close()
+
+
+class _Markup(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: set[str] = set()
+        self.attributes: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attributes.extend(attrs)
+
+
+def assert_only_allowed_markup(html: str) -> None:
+    """The real tags and attributes of this HTML (not text that looks like them) are on the allow-list."""
+    parser = _Markup()
+    parser.feed(html)
+    assert parser.tags <= findings.ALLOWED_TAGS, parser.tags
+    for name, value in parser.attributes:
+        assert name in {"href", "rel"}, name
+        if name == "href":
+            assert urlsplit(value).scheme in {"", *findings.ALLOWED_SCHEMES}, value
+
+
+def hostile_findings(base: str, secret: Path) -> str:
+    return "\n\n".join(
+        [
+            "<script>alert(1)</script><img src=x onerror=alert(2)>",
+            '<a href="javascript:alert(3)" onclick="alert(4)">click</a> [link](javascript:alert(5)) <javascript:alert(6)>',
+            f'<iframe src="{base}/frame"></iframe>',
+            f'<link rel="attachment" href="{secret.as_uri()}"> <link rel="stylesheet" href="{base}/style.css">',
+            f'<div style="background: url({base}/bg.png)">styled</div> <style>body {{ background: url({base}/css.png) }}</style>',
+            f"<img src='{base}/img.png'> <object data='{base}/obj'></object> <svg><image href='{base}/svg.png'/></svg>",
+            f"[a link is not fetched]({base}/link) and **strong** text.",
+        ]
+    )
+
+
+def test_hostile_findings_neither_execute_nor_fetch(letters, project, listener, tmp_path):
+    base, requests = listener
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET")
+    path = letter_file(project, "kent")
+    path.write_text(yaml.safe_dump({"outcome": "all-in-place", "status": "draft", "findings": hostile_findings(base, secret)}))
+
+    result = letters("build", "--force", "kent", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+
+    html = (project / "output" / "apsp-2017" / "html" / "kent.html").read_text()
+    section = html[html.index('<section class="findings"') : html.index("</section>")]
+    assert_only_allowed_markup(section.removeprefix('<section class="findings" aria-label="Findings">'))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section  # shown as the text that was typed
+    assert f'<a href="{base}/link"' in section and "<strong>strong</strong>" in section
+
+    pdf_path = project / "output" / "apsp-2017" / "pdf" / "kent.pdf"
+    reader = PdfReader(pdf_path)
+    assert "/Names" not in reader.trailer["/Root"] and b"/EmbeddedFile" not in pdf_path.read_bytes()
+    for page in reader.pages:
+        xobjects = page["/Resources"].get("/XObject", {})
+        assert not [x for x in xobjects.values() if x.get_object().get("/Subtype") == "/Image"]
+    assert b"TOP SECRET" not in pdf_path.read_bytes()
+    time.sleep(0.2)
+    assert requests == []
+
+
+def test_markdown_image_of_a_local_file_is_refused(letters, project, listener):
+    base, requests = listener
+    letter_file(project, "kent").write_text(
+        f"outcome: all-in-place\nstatus: draft\nfindings: '![x](file:///etc/passwd) ![y]({base}/y.png)'\n"
+    )
+    result = letters("build", "--force", "kent", "--jobs", "1")
+    assert result.exit_code == 1
+    assert f"Error: {KENT}:3: findings may not contain images" in result.output
+    assert requests == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "!!python/object/apply:os.system ['touch {marker}']",
+        "!!python/object/new:subprocess.Popen [['touch', '{marker}']]",
+        "!!python/name:os.system",
+    ],
+)
+def test_yaml_tags_that_run_code_are_rejected(letters, project, tmp_path, text):
+    marker = tmp_path / "ran"
+    letter_file(project, "kent").write_text(f"outcome: pending\nstatus: draft\nfindings: {text.format(marker=marker)}\n")
+    result = letters("check")
+    assert result.exit_code == 1
+    assert f"{KENT}:3:11: could not determine a constructor for the tag" in result.output
+    assert not marker.exists()
+
+
+def test_alias_bomb_is_refused_quickly(letters, project):
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i, name in enumerate("bcdefghi"):
+        prev = "abcdefghi"[i]
+        lines.append(f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]")
+    lines.append("findings: *i")
+    letter_file(project, "kent").write_text("\n".join(lines) + "\n")
+    started = time.perf_counter()
+    result = letters("check")
+    assert time.perf_counter() - started < 10
+    assert result.exit_code == 1
+    assert f"{KENT}: document is too large once its aliases are expanded (over {MAX_NODES:,} values)" in result.output
+
+
+def test_a_20_mb_findings_value_is_refused_before_it_is_read(letters, project):
+    letter_file(project, "kent").write_text("outcome: pending\nstatus: draft\nfindings: '" + "x" * 20_000_000 + "'\n")
+    result = letters("build", "--force", "kent")
+    assert result.exit_code == 1
+    assert f"Error: {KENT}: file is too large (20,000,044 bytes; the limit is 1,000,000)" in result.output
+
+
+def test_an_overlong_findings_paragraph_is_an_error(letters, project):
+    letter_file(project, "kent").write_text("outcome: pending\nstatus: draft\nfindings: '" + "word " * 5000 + "'\n")
+    result = letters("check")
+    assert result.exit_code == 1
+    assert f"{KENT}:3: findings are 25,000 characters long; the limit is 20,000" in result.output
+
+
+@pytest.mark.parametrize("slug", ["../kent", "/etc/passwd", "kent\x00", "kent/../../x", "ｋｅｎｔ", "kent\u202e"])
+def test_force_option_never_reaches_outside(letters, project, slug):
+    result = letters("build", "--force", slug)
+    assert result.exit_code == 1
+    assert "no letter for force" in result.output
+    assert not (project / "output" / "apsp-2017" / "pdf").exists()
+
+
+@pytest.mark.parametrize("name", ["Kent", "kent..x", "ｋｅｎｔ", "kent\u202e", "-kent"])
+def test_odd_letter_file_names_are_refused(letters, project, name):
+    (letter_file(project, "kent").parent / f"{name}.yaml").write_text("outcome: pending\nstatus: draft\nfindings: ''\n")
+    result = letters("check")
+    assert result.exit_code == 1
+    assert "a letter file is named after its force's slug" in result.output
+
+
+def test_slugs_in_forces_yaml_cannot_name_paths(letters, project):
+    forces = project / "data" / "forces.yaml"
+    forces.write_text(forces.read_text().replace("slug: kent\n", "slug: ../../kent\n"))
+    result = letters("build")
+    assert result.exit_code == 1
+    assert "slug '../../kent' may hold only lower-case letters, digits and single hyphens" in result.output
+
+
+def test_letter_file_linking_outside_the_project_is_refused(letters, project, tmp_path):
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("outcome: pending\nstatus: draft\nfindings: 'from outside'\n")
+    path = letter_file(project, "kent")
+    path.unlink()
+    os.symlink(outside, path)
+    result = letters("build", "--force", "kent")
+    assert result.exit_code == 1
+    assert f"Error: {KENT}: links to a file outside data/; letter files must live in the project" in result.output
+
+
+# --- property-based: any document, any findings: a letter or one of our own errors ----------
+
+yaml_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40), st.dates())
+yaml_values = st.recursive(
+    yaml_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12
+)
+letter_keys = st.sampled_from(["outcome", "status", "findings", "recipient_name", "copied_to_name", "outcom", "x"])
+letter_docs = st.dictionaries(letter_keys, yaml_values | st.sampled_from(["pending", "draft", "approved", "all-in-place", ""]), max_size=6)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=st.one_of(letter_docs, yaml_values))
+def test_any_yaml_document_gives_a_letter_or_our_own_errors(project, doc):
+    letter_file(project, "kent").write_text(yaml.safe_dump(doc, allow_unicode=True))
+    from hmicfrs_letters.check import check_batch
+
+    batch = load_batch(Project.at(project))
+    (kent,) = batch.select(["kent"])
+    problems = check_batch(batch)
+    if kent.letter is None:
+        assert kent.errors and all(p.path == KENT for p in kent.errors)
+    assert all(str(p) for p in problems)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=40).map(lambda t: t.replace("\x00", "")))
+def test_any_text_as_yaml_parses_or_is_our_error(text):
+    try:
+        parse_yaml(text, "x.yaml")
+    except LetterError as exc:
+        assert all(str(p).startswith("x.yaml") for p in exc.problems)
+
+
+markdownish = st.lists(
+    st.sampled_from([*"ab <>/='\"&*_[]()!#-`:\n", "script", "img", "javascript:", "{{", "}}", "http://", "onerror", "<a href="]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(markdownish, max_size=6).map("".join))
+def test_any_findings_text_yields_only_allowed_markup(text):
+    assert_only_allowed_markup(str(findings.convert(text).html))

@@ -1,0 +1,333 @@
+"""The preview server's routes, through Starlette's TestClient: pages, PDFs, errors, safety."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import httpx2
+import pytest
+from markupsafe import escape
+from pypdf import PdfReader
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from conftest import letter_file
+from hmicfrs_letters.check import check_batch
+from hmicfrs_letters.cli import app as cli
+from hmicfrs_letters.errors import LetterError
+from hmicfrs_letters.project import Project
+from hmicfrs_letters.render import render_letter
+from hmicfrs_letters.serve import Preview, create_app, is_loopback, listen
+from hmicfrs_letters.validate import load_batch
+from serving import running
+
+CLEVELAND_FINDINGS = "We were pleased to find that your plans submitted in response to our recommendation"
+
+
+@pytest.fixture
+def preview(project) -> Preview:
+    return Preview(Project.at(project))
+
+
+@pytest.fixture
+def client(preview) -> TestClient:
+    return TestClient(create_app(preview, allowed_hosts=["testserver"], watching=False))
+
+
+def check_lines(project, slug: str) -> list[str]:
+    """What `letters check` prints about one force's file."""
+    result = CliRunner().invoke(cli, ["--project", str(project), "check"])
+    return [line for line in result.stdout.splitlines() if line.startswith(f"data/assessments/apsp-2017/{slug}.yaml:")]
+
+
+def save(preview: Preview, path, text: str):
+    """Write a file and tell the preview, as its watcher does."""
+    path.write_text(text)
+    return preview.reload([path])
+
+
+def rows(html: str) -> list[str]:
+    return [line for line in html.splitlines() if line.startswith('<th scope="row">')]
+
+
+# --- index ---------------------------------------------------------------------------------
+
+
+def test_index_lists_every_force_with_outcome_status_and_problems(client, project):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert len(rows(response.text)) == 43
+    assert '<a href="/letters/cleveland">Cleveland Police</a>' in response.text
+    assert "Letters dated 2 October 2017: 43 forces, 2 approved," in response.text
+    # Kent: pending and draft, and the two warnings `letters check` prints for it.
+    assert len(check_lines(project, "kent")) == 2
+    kent = response.text[response.text.index(">Kent Police<") :].split("</tr>")[0]
+    assert "<td>Pending</td>" in kent and ">draft</span>" in kent and "0 errors, 2 warnings" in kent
+
+
+def test_index_filters_and_sorts(client, preview, project):
+    approved = client.get("/", params={"status": "approved"}).text
+    assert [r.split(">")[2].split("<")[0] for r in rows(approved)] == ["Cleveland Police", "North Yorkshire Police"]
+    assert "Showing 2 of 43 letters" in approved
+    pending = rows(client.get("/", params={"outcome": "pending"}).text)
+    assert 0 < len(pending) < 43 and not any("Cleveland" in r for r in pending)
+
+    save(preview, letter_file(project, "wiltshire"), "outcome: pending\nstatus: draft\nfindings: ''\nsummary: x\n")
+    by_problems = rows(client.get("/", params={"sort": "problems"}).text)
+    assert "Wiltshire Police" in by_problems[0]
+    assert rows(client.get("/", params={"status": "invalid"}).text) == [by_problems[0]]
+    assert rows(client.get("/", params={"sort": "nonsense"}).text) == rows(client.get("/").text)
+
+
+def test_problem_counts_are_those_of_letters_check(project, preview):
+    save(preview, letter_file(project, "kent"), "outcome: started\nstatus: aproved\nfindings: ''\n")
+    shown = {p for view in preview.views() for p in view.problems} | set(preview.general_problems())
+    assert shown == set(check_batch(load_batch(Project.at(project))))
+    assert len(preview.view("kent").problems) == len(check_lines(project, "kent")) == 2
+
+
+# --- a letter --------------------------------------------------------------------------------
+
+
+def test_letter_page_shows_its_problems_a_pdf_link_and_the_letter_frame(client, project):
+    page = client.get("/letters/kent")
+    assert page.status_code == 200
+    for line in check_lines(project, "kent"):
+        assert f'<li class="warning">{escape(line)}</li>' in page.text
+    assert '<a href="/letters/kent.pdf">PDF</a>' in page.text
+    assert '<iframe id="letter" title="The letter to Kent Police" src="/letters/kent.html" sandbox="allow-same-origin">' in page.text
+    assert "No problems" in client.get("/letters/cleveland").text
+
+
+def test_letter_frame_is_the_letter_as_built(client, preview):
+    batch = preview.batch
+    (cleveland,) = batch.select(["cleveland"])
+    response = client.get("/letters/cleveland.html")
+    assert response.status_code == 200
+    assert response.text == render_letter(preview.env, batch.assessment, cleveland.letter, cleveland.shown)
+    assert CLEVELAND_FINDINGS in response.text
+    assert "script-src" not in response.headers["content-security-policy"]  # a letter runs no script
+
+
+def test_pdf_is_rendered_on_request_and_cached_by_content(client, preview, project):
+    first = client.get("/letters/cleveland.pdf")
+    assert first.status_code == 200 and first.headers["content-type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(first.content))
+    assert len(reader.pages) == 2
+    assert "Cleveland Police" in reader.pages[0].extract_text()
+    assert client.get("/letters/cleveland.pdf").content == first.content
+    assert preview.pdf_renders == 1
+    # A fresh server finds it in the same cache as `letters build`.
+    fresh = Preview(Project.at(project))
+    assert TestClient(create_app(fresh, ["testserver"], watching=False)).get("/letters/cleveland.pdf").content == first.content
+    assert fresh.pdf_renders == 0
+
+
+def test_no_pdf_for_a_letter_with_errors(client, preview, project):
+    save(preview, letter_file(project, "cleveland"), "outcome: implementation-started\nstatus: approved\nfindings: ''\n")
+    response = client.get("/letters/cleveland.pdf")
+    assert response.status_code == 422
+    assert "an approved letter needs its findings" in response.text
+    assert preview.pdf_renders == 0
+
+
+# --- bad edits and recovery ------------------------------------------------------------------
+
+
+def test_broken_yaml_shows_the_check_line_and_recovers(client, preview, project):
+    path = letter_file(project, "cleveland")
+    good = path.read_text()
+    change = save(preview, path, good.replace("status: approved", "status: [approved"))
+    assert change.letters == {"cleveland"} and not change.every_letter
+    (line,) = check_lines(project, "cleveland")
+    assert line.startswith("data/assessments/apsp-2017/cleveland.yaml:4:")
+    frame = client.get("/letters/cleveland.html")
+    assert frame.status_code == 422
+    assert escape(line) in frame.text
+    assert "1 error, 0 warnings" in client.get("/letters/cleveland").text
+    assert client.get("/").status_code == 200  # the others are still there
+
+    save(preview, path, good)
+    assert CLEVELAND_FINDINGS in client.get("/letters/cleveland.html").text
+
+
+def test_template_error_shows_its_place_for_every_letter_and_recovers(client, preview, project):
+    template = project / "templates" / "apsp-2017" / "letter.html.j2"
+    good = template.read_text()
+    change = save(preview, template, good.replace("{{ assessment.contact.name }}", "{{ assessment.contact.nmae }}"))
+    assert change.every_letter
+    result = CliRunner().invoke(cli, ["--project", str(project), "check"])
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("templates/")]
+    assert line == "templates/apsp-2017/letter.html.j2:17: 'hmicfrs_letters.models.Contact object' has no attribute 'nmae'"
+    problem = client.get("/letters/durham.html")
+    assert problem.status_code == 422
+    assert escape(line) in problem.text
+    assert "invalid" in client.get("/letters/durham").text
+
+    save(preview, template, "{% block body %}{% endblok %}")
+    syntax = client.get("/letters/durham.html").text
+    assert "templates/apsp-2017/letter.html.j2:1: Encountered unknown tag &#39;endblok&#39;." in syntax
+    save(preview, template, good)
+    assert "If you have any queries, please contact" in client.get("/letters/durham.html").text
+
+
+def test_broken_shared_file_shows_on_every_page_and_recovers(client, preview, project):
+    forces = project / "data" / "forces.yaml"
+    good = forces.read_text()
+    change = save(preview, forces, "forces: [\n")
+    assert change.every_letter
+    result = CliRunner().invoke(cli, ["--project", str(project), "check"])
+    (line,) = [x.removeprefix("Error: ") for x in result.output.splitlines() if x.startswith("Error: data/forces.yaml:")]
+    for url in ("/", "/letters/kent", "/letters/kent.html", "/letters/kent.pdf"):
+        response = client.get(url)
+        assert response.status_code == 500, url
+        assert line in response.text, url
+    save(preview, forces, good)
+    assert client.get("/letters/kent").status_code == 200
+    assert len(rows(client.get("/").text)) == 43
+
+
+def test_unchanged_letters_are_not_rendered_again(preview, project):
+    for slug in ("cleveland", "durham"):
+        preview.view(slug)
+    path = letter_file(project, "cleveland")
+    change = save(preview, path, path.read_text().replace("We were pleased", "We were delighted"))
+    assert change.letters == {"cleveland"}
+    assert "We were delighted" in preview.view("cleveland").html
+    preview.view("durham")
+    assert preview.renders == {"cleveland": 2, "durham": 1}
+    assert save(preview, path, path.read_text()) is None  # saved again unchanged: nothing to refresh
+    assert json.loads(change.event()) == {"version": 1, "letters": ["cleveland"]}
+
+
+# --- safety ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/letters/..%2F..%2Fdata%2Fforces.yaml",
+        "/letters/..%2F..%2Fpyproject.toml.html",
+        "/letters/%2e%2e",
+        "/letters/%2e%2e.pdf",
+        "/letters/..%5C..%5Cpyproject.toml",
+        "/_preview/..%2F..%2F..%2Fpyproject.toml",
+        "/_preview/%2e%2e/%2e%2e/%2e%2e/pyproject.toml",
+        "/data/forces.yaml",
+        "/templates/preview/reload.js",
+        "/templates/assets/pdf.css",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "//etc/passwd",
+    ],
+)
+def test_no_file_outside_the_routes_is_served(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "forces:" not in response.text and "root:" not in response.text and "[project]" not in response.text
+
+
+def test_traversal_on_the_wire_is_404(project):
+    """Raw request lines, as a hostile client would send them, with no client-side normalising."""
+    with running(project) as server:
+        for target in ("/../../pyproject.toml", "/letters/../../data/forces.yaml", "/letters/..%2f..%2fdata%2fforces.yaml"):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+                conn.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+                reply = b"".join(iter(lambda: conn.recv(65536), b""))
+            assert reply.startswith(b"HTTP/1.1 404"), (target, reply[:100])
+            assert b"forces:" not in reply and b"[project]" not in reply
+
+
+def test_letter_data_is_escaped_everywhere(client, preview, project):
+    hostile = "<script>alert(1)</script>"
+    forces = project / "data" / "forces.yaml"
+    save(preview, forces, forces.read_text().replace("name: Kent Police", f"name: 'Kent {hostile}'"))
+    save(preview, letter_file(project, "kent"), f"outcome: pending\nstatus: draft\nfindings: '{hostile} <img src=x onerror=alert(2)>'\n")
+    save(preview, letter_file(project, "durham"), f"outcome: pending\nstatus: draft\nfindings: ''\n'{hostile}': 1\n")
+    pages = [client.get(url).text for url in ("/", "/letters/kent", "/letters/kent.html", "/letters/durham", "/letters/durham.html")]
+    pages.append(client.get("/letters/nope<script>alert(3)</script>").text)
+    for text in pages:
+        assert "<script>alert" not in text and "<img src=x" not in text
+        assert "&lt;script&gt;alert(" in text
+
+
+def test_pages_refuse_a_foreign_host_and_carry_a_policy(preview):
+    local = TestClient(create_app(preview, allowed_hosts=["127.0.0.1", "localhost"], watching=False), base_url="http://127.0.0.1:8000")
+    assert local.get("/").status_code == 200
+    assert local.get("/", headers={"host": "attacker.example"}).status_code == 400  # DNS rebinding
+    page = local.get("/letters/kent")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_unknown_letter_is_404_with_a_hint(client):
+    response = client.get("/letters/kentt")
+    assert response.status_code == 404
+    assert "no letter for force &#39;kentt&#39;; did you mean &#39;kent&#39;?" in response.text
+
+
+# --- serving -----------------------------------------------------------------------------------
+
+
+def test_saved_edit_reaches_open_pages_as_an_event(project):
+    path = letter_file(project, "cleveland")
+    with running(project) as server, httpx2.Client(timeout=10) as http, http.stream("GET", server.url + "events") as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == "retry: 500"
+        assert json.loads(next(lines).removeprefix("data: ")) == {"version": 0, "letters": "all"}
+        path.write_text(path.read_text().replace("We were pleased", "We were delighted"))
+        event = next(line for line in lines if line.startswith("data: "))
+        assert json.loads(event.removeprefix("data: ")) == {"version": 1, "letters": ["cleveland"]}
+        assert "We were delighted" in http.get(server.url + "letters/cleveland.html").text
+
+
+def test_loopback_addresses():
+    assert all(is_loopback(h) for h in ("127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.2"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.10", "example.org"))
+
+
+def test_a_busy_port_is_a_clear_error():
+    with listen("127.0.0.1", 0) as taken, pytest.raises(LetterError) as caught:
+        listen("127.0.0.1", taken.getsockname()[1])
+    assert "cannot listen here: Address already in use; choose another --port or --host" in str(caught.value)
+
+
+def test_serve_command_warns_when_not_on_loopback(project, monkeypatch):
+    from hmicfrs_letters import serve
+
+    monkeypatch.setattr(serve, "listen", lambda host, port: listen("127.0.0.1", 0))
+    monkeypatch.setattr(serve.Server, "run", lambda self, open_browser=False: None)
+    result = CliRunner().invoke(cli, ["--project", str(project), "serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 0, result.output
+    assert "Warning: listening on 0.0.0.0: anyone who can reach this machine can read the drafts" in result.stderr
+    assert "Previewing apsp-2017 at http://0.0.0.0:" in result.stdout
+    quiet = CliRunner().invoke(cli, ["--project", str(project), "serve"])
+    assert "Warning" not in quiet.stderr
+
+
+def test_serve_command_runs_until_ctrl_c(project):
+    command = [sys.executable, "-m", "hmicfrs_letters", "--project", str(project), "serve", "--port", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert re.fullmatch(r"Previewing apsp-2017 at http://127\.0\.0\.1:\d+/ \(Ctrl\+C to stop\)\n", line)
+        with urllib.request.urlopen(line.split()[3], timeout=30) as response:
+            assert response.status == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0 and err == ""
+
+
+def test_serve_command_errors_and_help(project):
+    result = CliRunner().invoke(cli, ["--project", str(project), "serve", "--assessment", "apsp-2071"])
+    assert result.exit_code == 1
+    assert "no assessment 'apsp-2071'; did you mean 'apsp-2017'?" in result.output
+    help_text = CliRunner().invoke(cli, ["serve", "--help"]).output
+    assert "Example" in help_text and "letters serve --port 8080 --open" in help_text

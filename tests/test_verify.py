@@ -1,0 +1,100 @@
+"""Verified output: every PDF's text, read back, holds its letter verbatim; in the build and in `letters verify`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import ROOT, letter_file
+from editing import edit
+from hmicfrs_letters import pdf as pdf_module
+from hmicfrs_letters.cli import app
+from hmicfrs_letters.pdf import PdfRenderer
+from hmicfrs_letters.text import letter_passages, pdf_text
+from textutil import pdf_text as pages_text
+
+OUT = "output/apsp-2017"
+
+
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory) -> Path:
+    """A project with the letters of Cleveland and Kent built, once for this module."""
+    root = tmp_path_factory.mktemp("built") / "project"
+    shutil.copytree(ROOT / "data", root / "data")
+    shutil.copytree(ROOT / "templates", root / "templates")
+    result = CliRunner().invoke(app, ["--project", str(root), "build", "-j", "1", "-f", "cleveland", "-f", "kent"])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture
+def built(project, built_once) -> Path:
+    shutil.copytree(built_once / "output", project / "output")
+    return project / OUT
+
+
+def test_verify_passes_on_a_fresh_build(letters, built):
+    result = letters("verify", "-f", "cleveland", "-f", "kent")
+    assert result.exit_code == 0, result.output
+    assert result.output == "Verified 2 PDFs, 0 problems\n"
+
+
+def test_verify_catches_a_pdf_whose_text_was_altered(letters, project, built):
+    html = (built / "html" / "cleveland.html").read_text()
+    altered = PdfRenderer(project / "templates" / "assets").render(html.replace("within six months", "within six weeks"))
+    (built / "pdf" / "cleveland.pdf").write_bytes(altered.data)
+    result = letters("verify", "-f", "cleveland", "-f", "kent")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {OUT}/pdf/cleveland.pdf: Cleveland Police: the PDF's text lacks 1 passage of the letter, "
+        "first: 'To address this cause of concern, we recommend that within six months, all forces should h…'\n"
+        "Verified 2 PDFs, 1 problems\n"
+    )
+
+
+def test_verify_catches_a_pdf_that_no_longer_says_what_the_data_says(letters, project, built):
+    edit(letter_file(project, "cleveland"), "We were pleased", "We were delighted")
+    result = letters("verify", "-f", "cleveland")
+    assert result.exit_code == 1
+    assert "Cleveland Police: the PDF's text lacks 1 passage of the letter, first: 'We were delighted" in result.output
+
+
+def test_verify_reports_a_missing_or_unreadable_pdf(letters, built):
+    (built / "pdf" / "kent.pdf").write_bytes(b"%PDF-1.7 not really")
+    result = letters("verify", "-f", "cleveland", "-f", "kent", "-f", "sussex")
+    assert result.exit_code == 1
+    assert f"Error: {OUT}/pdf/kent.pdf: Kent Police: cannot read the PDF: " in result.output
+    assert f"Error: {OUT}/pdf/sussex.pdf: Sussex Police: no PDF; run `letters build`" in result.output
+
+
+def test_the_build_refuses_a_pdf_whose_text_does_not_match(letters, project, monkeypatch):
+    real = pdf_module.PdfRenderer.render
+    monkeypatch.setattr(pdf_module.PdfRenderer, "render", lambda self, html: real(self, html.replace("Yours sincerely", "Yours truly")))
+    result = letters("build", "-j", "1", "-f", "cleveland", "--rebuild")
+    assert result.exit_code == 1
+    assert (
+        "Error: data/assessments/apsp-2017/cleveland.yaml: PDF rendering failed: PdfTextMismatch: "
+        "the PDF's text lacks 1 passage of the letter, first: 'Yours sincerely'"
+    ) in result.output
+    assert not (project / OUT / "pdf" / "cleveland.pdf").exists()
+
+
+def test_a_paragraph_over_a_page_break_and_lines_broken_at_hyphens_still_verify(letters, project):
+    edit(project / "data" / "assessments" / "apsp-2017.yaml", "page_limit: 2", "page_limit: 4")
+    words = " ".join(f"counter-corruption-{n} well-founded-{n}" for n in range(260))
+    edit(letter_file(project, "kent"), 'findings: ""', f"findings: '{words}'")
+    result = letters("build", "-j", "1", "-f", "kent", "--format", "pdf")
+    assert result.exit_code == 0, result.output
+    data = (project / OUT / "pdf" / "kent.pdf").read_bytes()
+    raw = pages_text(project / OUT / "pdf" / "kent.pdf")
+    assert "- " in raw.replace("Page 1 of", "")  # some lines did break after a hyphen
+    assert "Page 2 of 3" not in pdf_text(data)
+    assert "DRAFT" not in pdf_text(data)  # a running mark on every page is left out, like the footer
+
+
+def test_passages_are_the_letters_blocks_and_lines_folded():
+    html = '<p>Outside</p><article class="letter"><p>First “quoted”\n  one.</p><address>A<br>B</address></article>'
+    assert [p.text for p in letter_passages(html)] == ['First "quoted" one.', "A", "B"]

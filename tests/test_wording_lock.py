@@ -1,0 +1,114 @@
+"""The wording lock: a changed comma in a template fails `letters check`, with a word diff; `approve-wording` records a new wording."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from conftest import ROOT, letter_file
+from editing import edit
+from hmicfrs_letters.project import Project
+from hmicfrs_letters.validate import load_batch
+from hmicfrs_letters.wording import current_wording, fingerprint
+
+ASSESSMENT = "data/assessments/apsp-2017.yaml"
+LOCK_LINE = 11
+MISMATCH = (
+    f"{ASSESSMENT}:{LOCK_LINE}: the letters' fixed wording differs from the approved wording (changes below); "
+    "fix the templates, or run `letters approve-wording` if the change is approved"
+)
+
+
+def template(project: Path) -> Path:
+    return project / "templates" / "apsp-2017" / "letter.html.j2"
+
+
+def test_the_recorded_fingerprint_is_the_wording_on_main():
+    batch = load_batch(Project.at(ROOT))
+    text = current_wording(batch)
+    assert fingerprint(text) == batch.assessment.wording_sha256
+    approved = ROOT / "data" / "assessments" / "apsp-2017.wording.txt"
+    assert approved.read_text() == text
+    assert hashlib.sha256(approved.read_bytes()).hexdigest() == batch.assessment.wording_sha256
+    # The varying parts are held neutral; the fixed parts are all there.
+    assert "Dear {force.chief_officer_title}\n" in text
+    assert "{letter.findings}\n" in text
+    assert "Yours sincerely\n" in text
+
+
+def test_check_passes_on_unchanged_templates(letters):
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 0, result.output
+    assert "wording" not in result.output
+
+
+def test_a_changed_comma_in_a_template_fails_the_check_with_a_word_diff(letters, project):
+    edit(template(project), "In December 2016, we published", "In December 2016 we published")
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert MISMATCH in lines
+    diff = lines[lines.index(MISMATCH) + 1]
+    assert diff == "  line 14: In December [-2016,-] {+2016+} we published our national PEEL: police …"
+    assert "1 errors" in result.output
+
+
+def test_an_added_line_and_a_changed_shared_value_show_in_the_diff(letters, project):
+    edit(project / "templates" / "base" / "letter.html.j2", "<p>Yours sincerely</p>", "<p>With best wishes</p>\n    <p>Yours sincerely</p>")
+    edit(project / "data" / "assessments" / "apsp-2017.yaml", "phone: 07802 948502", "phone: 07802 948503")
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 1
+    assert MISMATCH in result.output
+    assert "  after line 20: {+With best wishes+}" in result.output
+    assert "[-948502.-] {+948503.+}" in result.output
+
+
+def test_a_force_file_does_not_touch_the_lock(letters, project):
+    edit(letter_file(project, "cleveland"), "We were pleased", "We were glad")
+    path = letter_file(project, "sussex")
+    path.write_text(path.read_text() + "recipient_name: Giles York QPM\ncopied_to_name: Katy Bourne\n")
+    assert letters("check", "--no-pages").exit_code == 0
+
+
+def test_approve_wording_records_the_new_fingerprint_and_text(letters, project):
+    assessment = project / ASSESSMENT
+    comments = [line for line in assessment.read_text().splitlines() if line.startswith("#")]
+    edit(template(project), "In December 2016, we published", "In December 2016 we published")
+    result = letters("approve-wording")
+    assert result.exit_code == 0, result.output
+    text = (project / "data" / "assessments" / "apsp-2017.wording.txt").read_text()
+    assert "In December 2016 we published" in text
+    assert f"sha256 {fingerprint(text)}" in result.output
+    assert f'wording_sha256: "{fingerprint(text)}"' in assessment.read_text()
+    assert [line for line in assessment.read_text().splitlines() if line.startswith("#")] == comments
+    assert letters("check", "--no-pages").exit_code == 0
+    assert letters("approve-wording").output.startswith("Unchanged: approved wording of apsp-2017")
+
+
+def test_a_new_assessment_gets_the_key_added_and_a_warning_until_then(letters, project):
+    assessment = project / ASSESSMENT
+    lines = assessment.read_text().splitlines(keepends=True)
+    assessment.write_text("".join(line for line in lines if "wording" not in line and "a newly approved" not in line))
+    (project / "data" / "assessments" / "apsp-2017.wording.txt").unlink()
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 0
+    assert f"{ASSESSMENT}: warning: no approved wording recorded ('wording_sha256'); run `letters approve-wording`" in result.output
+    assert letters("approve-wording").exit_code == 0
+    assert "\nwording_sha256: " in assessment.read_text()
+    assert assessment.read_text().startswith("# What every letter")
+    assert letters("check", "--no-pages").exit_code == 0
+
+
+def test_without_the_approved_text_the_check_still_fails(letters, project):
+    (project / "data" / "assessments" / "apsp-2017.wording.txt").unlink()
+    edit(template(project), "In December 2016, we published", "In December 2016 we published")
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 1
+    assert "(the approved text, data/assessments/apsp-2017.wording.txt, is missing: no diff to show)" in result.output
+
+
+def test_a_broken_template_is_reported_by_approve_wording(letters, project):
+    edit(template(project), "{% include", "{% includ")
+    result = letters("approve-wording")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: templates/apsp-2017/letter.html.j2:")

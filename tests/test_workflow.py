@@ -1,0 +1,179 @@
+"""From draft to issued letter: `letters new`, `letters approve` and `letters build --final`, with their refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import letter_file
+from editing import edit
+from hmicfrs_letters.cli import app
+from hmicfrs_letters.project import Project
+from hmicfrs_letters.validate import load_batch
+from textutil import pdf_text
+
+LETTERS = "data/assessments/apsp-2017"
+OUTCOMES = "insufficient-information, plans-not-commenced, implementation-started, all-in-place"
+
+
+def read_letter(project: Path, slug: str):
+    item = next(i for i in load_batch(Project.at(project)).letters if i.slug == slug)
+    assert item.errors == []
+    return item.letter
+
+
+# --- letters new -----------------------------------------------------------------------------
+
+
+def test_new_writes_a_draft_with_the_outcomes_standard_findings(letters, project):
+    letter_file(project, "kent").unlink()
+    result = letters("new", "--force", "kent", "--outcome", "plans-not-commenced")
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {LETTERS}/kent.yaml (draft)" in result.output
+    letter = read_letter(project, "kent")
+    standard = load_batch(Project.at(project)).assessment.category("plans-not-commenced").standard_findings
+    assert (letter.outcome, letter.status, letter.findings) == ("plans-not-commenced", "draft", standard)
+    text = letter_file(project, "kent").read_text()
+    assert text.startswith("# Kent Police. Started by `letters new`")
+    assert max(len(line) for line in text.splitlines()) <= 100  # wrapped for an editor
+
+
+def test_new_without_outcome_is_pending_with_a_placeholder(letters, project):
+    letter_file(project, "kent").unlink()
+    assert letters("new", "--force", "kent").exit_code == 0
+    letter = read_letter(project, "kent")
+    assert (letter.outcome, letter.status, letter.findings) == ("pending", "draft", "")
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 0
+    assert f"{LETTERS}/kent.yaml:3: warning: outcome pending" in result.output
+
+
+def test_new_refuses_to_overwrite(letters, project):
+    before = letter_file(project, "cleveland").read_bytes()
+    result = letters("new", "--force", "cleveland", "--outcome", "all-in-place")
+    assert result.exit_code == 1
+    assert result.output == f"Error: {LETTERS}/cleveland.yaml: already exists; edit it, or delete it first to start again\n"
+    assert letter_file(project, "cleveland").read_bytes() == before
+
+
+def test_new_refuses_an_unknown_force_or_outcome(letters, project):
+    result = letters("new", "--force", "kentt")
+    assert result.exit_code == 1
+    assert result.output == "Error: data/forces.yaml: no force 'kentt'; did you mean 'kent'?\n"
+    letter_file(project, "kent").unlink()
+    result = letters("new", "--force", "kent", "--outcome", "all-in-plac")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: data/assessments/apsp-2017.yaml: unknown outcome 'all-in-plac'; did you mean 'all-in-place'?; expected one of: {OUTCOMES}\n"
+    )
+    assert not letter_file(project, "kent").exists()
+
+
+# --- letters approve -------------------------------------------------------------------------
+
+
+def test_approve_changes_only_the_status_line(letters, project):
+    path = letter_file(project, "cumbria")
+    before = path.read_text().splitlines()
+    result = letters("approve", "cumbria")
+    assert result.exit_code == 0, result.output
+    assert f"{LETTERS}/cumbria.yaml: approved" in result.output
+    after = path.read_text().splitlines()
+    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+    assert changed == [("status: draft", "status: approved")]  # comments, order and wrapping kept
+    assert letters("approve", "cumbria").output.startswith(f"{LETTERS}/cumbria.yaml: already approved")
+
+
+def test_approve_says_why_per_letter(letters, project):
+    kent = letter_file(project, "kent").read_bytes()
+    result = letters("approve", "cumbria", "kent")
+    assert result.exit_code == 1
+    assert f"{LETTERS}/cumbria.yaml: approved" in result.output
+    assert (
+        f"Error: {LETTERS}/kent.yaml: not approved: the outcome is pending; set 'outcome' to one of: {OUTCOMES}; "
+        "the findings are not written\n"
+    ) in result.output
+    assert "1 approved, 1 refused" in result.output
+    assert letter_file(project, "kent").read_bytes() == kent
+    assert read_letter(project, "cumbria").status == "approved"
+
+
+def test_approve_refuses_a_placeholder(letters, project):
+    edit(letter_file(project, "cumbria"), "Your plans submitted", "Your plans submitted on [date] TODO")
+    result = letters("approve", "cumbria")
+    assert result.exit_code == 1
+    assert f"Error: {LETTERS}/cumbria.yaml: not approved: the findings hold a placeholder: '[date]', 'TODO'" in result.output
+    assert read_letter(project, "cumbria").status == "draft"
+
+
+def test_a_markdown_link_is_not_a_placeholder(letters, project):
+    edit(letter_file(project, "cumbria"), "national strategy", "[national strategy](https://www.npcc.police.uk/)")
+    assert letters("approve", "cumbria").exit_code == 0
+
+
+def test_approve_refuses_a_letter_over_the_page_limit(letters, project):
+    edit(project / "data" / "assessments" / "apsp-2017.yaml", "page_limit: 2", "page_limit: 1")
+    result = letters("approve", "cumbria")
+    assert result.exit_code == 1
+    assert f"Error: {LETTERS}/cumbria.yaml: not approved: it has 2 pages, over the limit of 1" in result.output
+
+
+def test_approve_refuses_while_the_wording_is_not_approved(letters, project):
+    edit(project / "templates" / "apsp-2017" / "letter.html.j2", "In December 2016, we", "In December 2016 we")
+    result = letters("approve", "cumbria")
+    assert result.exit_code == 1
+    assert "not approved: the fixed wording is not the approved wording (see `letters check`)" in result.output
+
+
+def test_an_approved_letter_with_a_placeholder_fails_the_check(letters, project):
+    edit(letter_file(project, "cleveland"), "We were pleased", "We were [very] pleased")
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 1
+    assert f"{LETTERS}/cleveland.yaml:4: an approved letter may hold no placeholder; the findings have '[very]'" in result.output
+
+
+# --- letters build --final -------------------------------------------------------------------
+
+
+def test_final_build_refuses_drafts_and_pending_listing_them(letters, project):
+    result = letters("build", "--final", "--force", "cleveland", "--force", "cumbria", "--force", "kent")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {LETTERS}: final build refused: 2 letters are not approved: cumbria (draft), kent (draft, pending); "
+        "approve them with `letters approve SLUG...`, or build without --final\n"
+    )
+    assert not (project / "output").exists()
+
+
+def test_final_build_refuses_when_the_wording_changed(letters, project):
+    edit(project / "templates" / "base" / "letter.html.j2", "Yours sincerely", "Yours, sincerely")
+    result = letters("build", "--final", "--force", "cleveland")
+    assert result.exit_code == 1
+    assert "data/assessments/apsp-2017.yaml:11: final build refused: the fixed wording is not the approved wording" in result.output
+
+
+def test_from_new_to_a_verified_final_build(letters, project):
+    letter_file(project, "kent").unlink()
+    assert letters("new", "--force", "kent", "--outcome", "implementation-started").exit_code == 0
+    assert letters("approve", "kent").exit_code == 0
+    result = letters("build", "--final", "-j", "1", "--force", "kent", "--force", "cleveland")
+    assert result.exit_code == 0, result.output
+    out = project / "output" / "apsp-2017"
+    for slug in ("kent", "cleveland"):
+        assert 'class="watermark"' not in (out / "html" / f"{slug}.html").read_text()
+        assert "DRAFT" not in pdf_text(out / "pdf" / f"{slug}.pdf")
+    assert "Kent Police" in pdf_text(out / "pdf" / "kent.pdf")
+    assert json.loads((out / "manifest.json").read_text())["final"] is True
+    verified = letters("verify", "--force", "kent", "--force", "cleveland")
+    assert verified.exit_code == 0, verified.output
+    assert "Verified 2 PDFs, 0 problems" in verified.output
+
+
+@pytest.mark.parametrize("command", [["new"], ["approve"], ["approve-wording"], ["verify"], ["diff"]])
+def test_every_new_command_has_help_with_an_example(command):
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output

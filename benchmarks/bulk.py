@@ -4,8 +4,9 @@ Measures, in one run, on a temporary copy of the project:
   (1) a cold build of all 43 letters (new process, empty cache), HTML and PDF;
   (2) the same right after changing one force's findings;
   (3) the baseline: the `weasyprint` command run once per letter on the HTML of (1);
-  (4) the floor: one process's in-process time per letter (HTML and PDF, warm), summed, divided
-      by the cores, plus one interpreter start;
+  (4) the floor: one process's in-process time per letter (HTML, PDF and its text checked, as a
+      build's worker does; warm), summed with the overview's PDF, divided by the cores, plus one
+      interpreter start;
   (5) cold builds of 1,000 (and with --large, 10,000) synthetic letters: time and peak memory.
 Peak memory is the largest sum of the resident memory (RSS) of the build and all its processes,
 sampled every 20 ms (every 100 ms after the first five seconds). Timings are medians of --repeat runs; compare them as ratios taken in the
@@ -143,11 +144,13 @@ def synthetic_project(folder: Path, count: int) -> Path:
 FLOOR = """
 import json, sys, time
 from pathlib import Path
+from hmicfrs_letters.overview import render_overview
 from hmicfrs_letters.pdf import PdfRenderer
 from hmicfrs_letters.project import Project
 from hmicfrs_letters.render import render_letter
 from hmicfrs_letters.templates import make_environment
 from hmicfrs_letters.validate import load_batch
+from hmicfrs_letters.verify import check_rendered
 
 project = Project.at(Path(sys.argv[1]))
 batch = load_batch(project)
@@ -155,14 +158,23 @@ env = make_environment(project.templates_dir)
 started = time.perf_counter()
 renderer = PdfRenderer(project.templates_dir / "assets")
 letters = [i for i in batch.letters if i.letter]
-renderer.render(render_letter(env, batch.assessment, letters[0].letter, letters[0].shown))
+
+
+def make(item):  # what a build's worker does for one letter: HTML, PDF, the PDF's text checked
+    html = render_letter(env, batch.assessment, item.letter, item.shown)
+    check_rendered(html, renderer.render(html).data)
+
+
+make(letters[0])
 first = time.perf_counter() - started
 times = {}
 for item in letters:
     t = time.perf_counter()
-    renderer.render(render_letter(env, batch.assessment, item.letter, item.shown))
+    make(item)
     times[item.slug] = time.perf_counter() - t
-print(json.dumps({"times": times, "first": first}))
+t = time.perf_counter()
+renderer.render(render_overview(env, batch))
+print(json.dumps({"times": times, "first": first, "overview": time.perf_counter() - t}))
 """
 
 
@@ -199,7 +211,7 @@ def main() -> None:
         floor_run = json.loads(run([PYTHON, "-c", FLOOR, str(project)]).stdout)
         per_letter = floor_run["times"]
         count = len(per_letter)
-        floor = sum(per_letter.values()) / cores + start
+        floor = (sum(per_letter.values()) + floor_run["overview"]) / cores + start  # a build makes the overview's PDF too
         letter = statistics.median(per_letter.values())
 
         # (1) cold builds

@@ -101,13 +101,15 @@ def build(
     progress: Progress | None = None,
     timeout: float = LETTER_TIME_LIMIT,
     tasks_per_worker: int = TASKS_PER_WORKER,
+    prerender: Sequence[str] = (),
 ) -> BuildReport:
     """Build the letters of these forces (all by default) into out/<assessment>/.
 
     Each letter is made in a worker process (`jobs` of them), under a time limit of `timeout`
     seconds; its PDF comes from the cache when its HTML and assets are unchanged. A write that
     fails (output/ read-only or full) stops the build with a LetterError; what was written
-    before stays whole.
+    before stays whole. `prerender`: the HTML of other documents (the overview) whose PDFs the
+    same workers put into the cache, so that whoever writes them next finds them made.
     """
     started = time.perf_counter()
     project, assessment = batch.project, batch.assessment
@@ -131,7 +133,8 @@ def build(
             progress(result)
 
     want_pdf = "pdf" in formats
-    tasks = [(slug, LetterTask(assessment, r.letter, r.item.shown, want_pdf, rebuild)) for slug, r in todo.items()]
+    tasks: list[tuple[object, LetterTask | PageTask]] = [(n, PageTask(html, rebuild)) for n, html in enumerate(prerender) if want_pdf]
+    tasks += [(slug, LetterTask(assessment, r.letter, r.item.shown, want_pdf, rebuild)) for slug, r in todo.items()]
     if tasks:
         with WorkerPool(
             _build_letter,
@@ -143,6 +146,11 @@ def build(
             preload=["hmicfrs_letters.build", "hmicfrs_letters.pdf"],
         ) as pool:
             for slug, output in pool.run(tasks):
+                if slug not in todo:  # a prerendered document: into the cache, or left for its writer
+                    if not isinstance(output, TaskFailed) and output.rendered:
+                        with _writing(cache.path(output.key), project):
+                            cache.put(output.key, output.pdf, output.pages)
+                    continue
                 result = todo[slug]
                 if isinstance(output, TaskFailed):
                     result.problems.append(Problem(result.item.shown, output.message))
@@ -226,6 +234,14 @@ class LetterTask:
     rebuild: bool
 
 
+@dataclass(frozen=True)
+class PageTask:
+    """Another document of the build, such as the overview: its HTML, to be made a PDF."""
+
+    html: str
+    rebuild: bool
+
+
 @dataclass
 class LetterOutput:
     """What a worker made of one letter; `rendered` when the PDF is new rather than cached."""
@@ -250,26 +266,32 @@ def _init_worker(templates_dir: Path, cache_dir: Path, environment: str) -> None
     _cache, _renderer = PdfCache(cache_dir, environment), None
 
 
-def _build_letter(task: LetterTask) -> LetterOutput:
+def _build_letter(task: LetterTask | PageTask) -> LetterOutput:
     """One letter: its HTML, then its PDF from the cache or rendered (and checked)."""
+    if isinstance(task, PageTask):
+        return _pdf_output(task.html, "", task.rebuild, check=False)
     try:
         html = render_letter(_env, task.assessment, task.letter, task.source)
     except Exception as exc:  # any error inside a template is that letter's failure
         return LetterOutput(problem=template_problem(exc, _templates_dir, "templates"))
     if not task.pdf:
         return LetterOutput(html)
+    return _pdf_output(html, task.source, task.rebuild)
+
+
+def _pdf_output(html: str, source: str, rebuild: bool, check: bool = True) -> LetterOutput:
     key = _cache.key(html)
-    cached = None if task.rebuild else _cache.get(key)
+    cached = None if rebuild else _cache.get(key)
     if cached is not None:
         return LetterOutput(html, *cached, key=key)
     try:
-        pdf, pages = _render_pdf(html)
+        pdf, pages = _render_pdf(html, check)
     except Exception as exc:
-        return LetterOutput(html, problem=Problem(task.source, f"PDF rendering failed: {type(exc).__name__}: {exc}"))
+        return LetterOutput(html, problem=Problem(source, f"PDF rendering failed: {type(exc).__name__}: {exc}"))
     return LetterOutput(html, pdf, pages, key, rendered=True)
 
 
-def _render_pdf(html: str) -> tuple[bytes, int]:
+def _render_pdf(html: str, check: bool = True) -> tuple[bytes, int]:
     global _renderer
     if _renderer is None:
         from hmicfrs_letters.pdf import PdfRenderer  # WeasyPrint takes ~0.5 s to import: only when a PDF is due
@@ -277,5 +299,6 @@ def _render_pdf(html: str) -> tuple[bytes, int]:
         _renderer = PdfRenderer(_templates_dir / "assets")
         restart_clock()
     rendered = _renderer.render(html)
-    check_rendered(html, rendered.data)  # the PDF's text read back: raises unless it holds the letter
+    if check:
+        check_rendered(html, rendered.data)  # the PDF's text read back: raises unless it holds the letter
     return rendered.data, rendered.pages

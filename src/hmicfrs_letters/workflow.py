@@ -21,7 +21,7 @@ from hmicfrs_letters.findings import placeholders
 from hmicfrs_letters.manifest import write_manifest
 from hmicfrs_letters.models import PENDING, did_you_mean
 from hmicfrs_letters.output import write_atomic
-from hmicfrs_letters.overview import write_overview
+from hmicfrs_letters.overview import render_overview, write_overview
 from hmicfrs_letters.pages import page_counts
 from hmicfrs_letters.render import render_letter
 from hmicfrs_letters.templates import make_environment, template_problem
@@ -181,8 +181,13 @@ def publish(
         problems = final_problems(batch, slugs)
         if problems:
             raise LetterError(problems)
-    report = build(batch, slugs=slugs, formats=formats, **options)
     env = make_environment(batch.project.templates_dir)
+    try:
+        overview = render_overview(env, batch)
+    except Exception as exc:  # an error inside the overview's template
+        raise LetterError(template_problem(exc, batch.project.templates_dir, "templates")) from None
+    # the letters' workers make the overview's PDF too, in parallel, rather than this process after them
+    report = build(batch, slugs=slugs, formats=formats, prerender=[overview], **options)
     try:
         write_overview(env, batch, report.out_dir, pdf="pdf" in formats)
     except Exception as exc:  # an error inside the overview's template

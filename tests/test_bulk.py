@@ -149,3 +149,17 @@ def test_a_build_started_while_other_threads_run_uses_a_fork_server(project, tmp
         other.join()
     assert not report.failed and report.rendered == 3
     assert "abuse of position for a sexual purpose" in fold(pdf_text(report.results[0].pdf))
+
+
+def test_the_building_process_itself_never_imports_weasyprint(project):
+    """Workers make every PDF (the overview's too): the build's own process skips WeasyPrint's half-second import."""
+    script = (
+        "import atexit, sys; atexit.register(lambda: print('weasyprint imported:', 'weasyprint' in sys.modules)); "
+        "from hmicfrs_letters.cli import main; main()"
+    )
+    command = [sys.executable, "-c", script, "--project", str(project), "build", "--force", "kent", "--force", "gwent"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "2 PDFs rendered" in done.stdout
+    assert done.stdout.strip().endswith("weasyprint imported: False")
+    assert (project / "output" / "apsp-2017" / "overview.pdf").read_bytes().startswith(b"%PDF")

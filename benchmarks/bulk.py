@@ -72,8 +72,8 @@ class Run:
     seconds: float  # wall-clock
     cpu: float  # user + system time of the process and all its children
     peak: int  # bytes: the largest sum of RSS over the process tree
-    largest: int = 0  # bytes: the largest RSS of any one process of the tree
     stdout: str
+    largest: int = 0  # bytes: the largest RSS of any one process of the tree
 
 
 def run(command: list[str], cwd: Path | None = None) -> Run:

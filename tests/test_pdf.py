@@ -145,3 +145,20 @@ def test_a_one_page_letter_has_no_page_number(tmp_path):
     assert rendered.pages == 1
     (tmp_path / "one.pdf").write_bytes(rendered.data)
     assert pdf_text(tmp_path / "one.pdf") == "A short letter."
+
+
+def test_importing_the_pdf_module_starts_no_compiler(tmp_path):
+    """WeasyPrint's library lookups would run gcc and ld sixteen times (0.2 s of every worker's start)."""
+    log = tmp_path / "ran"
+    for tool in ("gcc", "cc", "ld"):  # stand-ins that note each run and find nothing, as the real ones do
+        fake = tmp_path / "bin" / tool
+        fake.parent.mkdir(exist_ok=True)
+        fake.write_text(f"#!/bin/sh\necho {tool} >> {log}\nexit 1\n")
+        fake.chmod(0o755)
+    script = "import hmicfrs_letters.pdf as pdf; print(pdf.HTML(string='<p>x</p>').render().pages[0].width > 0)"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+    assert not log.exists(), log.read_text()

@@ -2,16 +2,51 @@
 
 from __future__ import annotations
 
+import ctypes.util
 import mimetypes
+import re
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from weasyprint import CSS, HTML
-from weasyprint import __version__ as weasyprint_version
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+@contextmanager
+def _libraries_from_one_ldconfig_listing() -> Iterator[None]:
+    """While WeasyPrint is imported, find shared libraries in one listing of ldconfig's cache.
+
+    WeasyPrint asks for each library under several names, for Windows, macOS and Linux; for each
+    name that does not load, cffi calls ctypes.util.find_library, which on Linux runs ldconfig,
+    then gcc, then ld (Kozea/WeasyPrint#1125): sixteen compilers started, 0.2 s of every import,
+    so of every worker's start. ldconfig's cache is where those lookups find Linux libraries;
+    reading it once answers them all alike.
+    """
+    try:
+        listing = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, check=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):  # not Linux, or no ldconfig: leave the lookups alone
+        yield
+        return
+
+    def find_library(name: str) -> str | None:
+        found = re.search(rb"\s(lib%s\.[^\s]+)\s" % re.escape(name.encode()), listing)
+        return found.group(1).decode() if found else None
+
+    original = ctypes.util.find_library
+    ctypes.util.find_library = find_library
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = original
+
+
+with _libraries_from_one_ldconfig_listing():
+    from weasyprint import CSS, HTML
+    from weasyprint import __version__ as weasyprint_version
+    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "uncompressed_pdf": False}
 __all__ = ["AssetFetcher", "PdfRenderer", "RenderedPdf", "weasyprint_version"]

@@ -1,3 +1,3 @@
-from hmicfrs_letters.cli import main
+from hmicfrs_letters.launch import main
 
 main()

@@ -17,6 +17,7 @@ import jinja2
 
 from hmicfrs_letters.cache import PdfCache, environment_digest
 from hmicfrs_letters.errors import LetterError, Problem
+from hmicfrs_letters.launch import WORKER_MODULES
 from hmicfrs_letters.models import Assessment, Letter
 from hmicfrs_letters.output import remove_stale_temps, write_atomic
 from hmicfrs_letters.pages import page_limit_problem
@@ -25,7 +26,7 @@ from hmicfrs_letters.render import render_letter, render_page
 from hmicfrs_letters.templates import make_environment, template_problem
 from hmicfrs_letters.validate import Batch, LetterInput
 from hmicfrs_letters.verify import check_rendered
-from hmicfrs_letters.workers import TaskFailed, WorkerPool, restart_clock
+from hmicfrs_letters.workers import TaskFailed, Template, WorkerPool, take_early_template
 
 FORMATS = ("html", "pdf")
 INDEX_TEMPLATE = "base/index.html.j2"
@@ -136,14 +137,16 @@ def build(
     tasks: list[tuple[object, LetterTask | PageTask]] = [(n, PageTask(html, rebuild)) for n, html in enumerate(prerender) if want_pdf]
     tasks += [(slug, LetterTask(assessment, r.letter, r.item.shown, want_pdf, rebuild)) for slug, r in todo.items()]
     if tasks:
+        template = take_early_template(WORKER_MODULES) or (Template(WORKER_MODULES) if Template.supported() else None)
         with WorkerPool(
             _build_letter,
             jobs=jobs,
             initializer=_init_worker,
-            initargs=(project.templates_dir, cache.folder, cache.environment),
+            initargs=(project.templates_dir, cache.folder, cache.environment, want_pdf),
             timeout=timeout,
             tasks_per_worker=tasks_per_worker,
-            preload=["hmicfrs_letters.build", "hmicfrs_letters.pdf"],
+            preload=WORKER_MODULES,
+            template=template,
         ) as pool:
             for slug, output in pool.run(tasks):
                 if slug not in todo:  # a prerendered document: into the cache, or left for its writer
@@ -260,10 +263,16 @@ _cache: PdfCache | None = None
 _renderer = None
 
 
-def _init_worker(templates_dir: Path, cache_dir: Path, environment: str) -> None:
+def _init_worker(templates_dir: Path, cache_dir: Path, environment: str, pdf: bool) -> None:
+    """Once per worker, or once in their template: templates, cache and, when PDFs are due, a warm renderer."""
     global _env, _templates_dir, _cache, _renderer
     _env, _templates_dir = make_environment(templates_dir), templates_dir
     _cache, _renderer = PdfCache(cache_dir, environment), None
+    if pdf:
+        from hmicfrs_letters.pdf import PdfRenderer
+
+        _renderer = PdfRenderer(templates_dir / "assets")
+        _renderer.warm_up()
 
 
 def _build_letter(task: LetterTask | PageTask) -> LetterOutput:
@@ -292,12 +301,6 @@ def _pdf_output(html: str, source: str, rebuild: bool, check: bool = True) -> Le
 
 
 def _render_pdf(html: str, check: bool = True) -> tuple[bytes, int]:
-    global _renderer
-    if _renderer is None:
-        from hmicfrs_letters.pdf import PdfRenderer  # WeasyPrint takes ~0.5 s to import: only when a PDF is due
-
-        _renderer = PdfRenderer(_templates_dir / "assets")
-        restart_clock()
     rendered = _renderer.render(html)
     if check:
         check_rendered(html, rendered.data)  # the PDF's text read back: raises unless it holds the letter

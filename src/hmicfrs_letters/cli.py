@@ -324,5 +324,5 @@ def serve(
 
 
 def main() -> None:
-    """Entry point of the console script and of `python -m hmicfrs_letters`."""
+    """Run the command line (the console script's entry point is launch.main, which calls this)."""
     app(prog_name="letters")

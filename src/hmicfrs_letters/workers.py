@@ -6,19 +6,27 @@ stylesheet that makes WeasyPrint spin must fail that one letter, and a worker th
 cost at most its current letter. So each worker here has its own pipe; the parent hands it one
 task at a time, knows which task it holds and since when, and replaces it when it dies, runs
 over the time limit, or has done its share of tasks (so memory it keeps is given back).
+
+Workers are forked, ready and warm, from a template process (see Template) when the platform
+allows it: the slow start (imports, the initializer) is then made once, not once per worker.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import gc
+import importlib
 import multiprocessing
 import os
+import pickle
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -44,6 +52,10 @@ class WorkerPool:
     killed and replaced) and fails; one whose worker dies is tried `retries` more times, then
     fails. A worker is replaced after `tasks_per_worker` tasks. Whatever a worker leaves in its
     temporary folder is removed when the pool closes, even if the worker was killed.
+
+    With a `template`, the initializer runs once, in the template, and each worker is a fork of
+    it; the pool owns the template and closes it. Should the template fail, workers are started
+    as without one.
     """
 
     def __init__(
@@ -58,6 +70,7 @@ class WorkerPool:
         retries: int = 1,
         start_method: str | None = None,
         preload: Sequence[str] = (),
+        template: Template | None = None,
     ) -> None:
         self.func = func
         self.jobs = max(1, jobs)
@@ -66,6 +79,8 @@ class WorkerPool:
         self.timeout = timeout
         self.tasks_per_worker = max(1, tasks_per_worker)
         self.retries = retries
+        self.template = template
+        self._init_error: str | None = None  # what the initializer raised in the template
         self.context = multiprocessing.get_context(start_method or default_start_method())
         if self.context.get_start_method() == "forkserver" and preload:
             self.context.set_forkserver_preload(list(preload))
@@ -95,6 +110,9 @@ class WorkerPool:
             worker.process.join(max(0.0, deadline - time.monotonic()))
             worker.stop()
         self.workers.clear()
+        if self.template is not None:
+            self.template.close()
+            self.template = None
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def run(self, tasks: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
@@ -106,8 +124,12 @@ class WorkerPool:
                 while pending:  # what is already in a worker's hands still finishes
                     yield pending.popleft().key, TaskFailed(message)
             wanted = min(self.jobs, len(pending) + sum(w.task is not None for w in self.workers))
-            while len(self.workers) < wanted:
-                self._start()
+            while len(self.workers) < wanted and self._start():
+                pass
+            if self._init_error is not None:  # every worker would start as the template did: every task fails
+                while pending:
+                    yield pending.popleft().key, TaskFailed(f"a worker process could not start: {self._init_error}")
+                continue
             for worker in self.workers:
                 if worker.ready and worker.task is None and pending:
                     self._give(worker, pending.popleft(), pending)
@@ -126,11 +148,27 @@ class WorkerPool:
                     yield task.key, result
             yield from self._expire()
 
-    def _start(self) -> None:
+    def _start(self) -> bool:
+        """Start one more worker; False when none can start (the initializer failed in the template)."""
+        if self.template is not None:
+            try:
+                if not self.template.initialised:
+                    self._init_error = self.template.initialise(self.initializer, self.initargs)
+                if self._init_error is not None:
+                    return False
+                conn, process = self.template.fork(self.func, self.scratch)
+            except OSError:  # the template has died or stopped answering: start workers as without one
+                self.template.close()
+                self.template = None
+            else:
+                self.started += 1
+                self.workers.append(_Worker(process, conn, started=time.monotonic()))
+                return True
         parent, child = self.context.Pipe()
+        ours = None if self.context.get_start_method() == "forkserver" else os.getpid()  # a fork server's workers are its children
         process = self.context.Process(
             target=_worker_main,
-            args=(child, self.func, self.initializer, self.initargs, self.scratch),
+            args=(child, self.func, self.initializer, self.initargs, self.scratch, ours),
             name=f"letters-worker-{self.started}",
             daemon=True,
         )
@@ -139,6 +177,7 @@ class WorkerPool:
         _parent_ends.add(parent)
         self.started += 1
         self.workers.append(_Worker(process, parent, started=time.monotonic()))
+        return True
 
     def _give(self, worker: _Worker, task: _Task, pending: collections.deque[_Task]) -> None:
         worker.task, worker.since = task, time.monotonic()
@@ -162,7 +201,7 @@ class WorkerPool:
     def _died(self, worker: _Worker, pending: collections.deque[_Task]) -> Iterator[tuple[Any, Any]]:
         self._remove(worker)
         code = worker.exitcode
-        how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
+        how = "exit status unknown" if code is None else f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
         if not worker.ready:
             if worker.error:  # the initializer raised: every worker would, so every task fails
                 while pending:
@@ -254,9 +293,6 @@ class _Worker:
         if kind == "init-error":
             self.error = value
             return None
-        if kind == "clock":  # one-off start-up work inside a task is not counted against its limit
-            self.since = time.monotonic()
-            return None
         task, self.task = self.task, None
         self.done += 1
         return task, (value if kind == "ok" else TaskFailed(value))
@@ -304,27 +340,221 @@ def default_start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
-# --- inside a worker process --------------------------------------------------------------
-
-_conn: Connection | None = None
+# --- the template: workers forked warm ------------------------------------------------------
 
 
-def restart_clock() -> None:
-    """Called inside a task after one-off start-up work (importing WeasyPrint, say): the task's
-    time limit counts from now."""
-    if _conn is not None:
-        _conn.send(("clock", None))
+class Template:
+    """A process that makes the workers' slow start once, then forks each worker, warm, from itself.
+
+    A worker that renders PDFs spends a third of a second starting: importing WeasyPrint and
+    laying out its first page. Each worker paid it, and each replacement again. The template
+    imports `preload` from the moment it is created (while whoever created it carries on), runs
+    the pool's initializer once, and forks every worker ready to work, in milliseconds.
+
+    Workers are the template's children, not ours. For each, it sends our end of the worker's
+    socket and a pidfd: something to wait on for its death, and to signal without any risk of
+    reaching another process with a reused pid. It reaps a worker only when we ask, once the
+    worker has ended, and takes its workers with it when it ends (so does it when we do).
+    Needs fork and pidfds (Linux); `Template.supported()` says whether this system has them.
+    """
+
+    def __init__(self, preload: Sequence[str] = ()) -> None:
+        self.preload = tuple(preload)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.process = multiprocessing.get_context("fork").Process(
+            target=_template_main, args=(theirs, ours, self.preload, os.getpid()), name="letters-template", daemon=True
+        )
+        self.process.start()
+        theirs.close()
+        ours.settimeout(_startup_limit(0))  # a template that never answers is given up, not waited on for ever
+        self.sock = ours
+        self.initialised = False
+
+    @staticmethod
+    def supported() -> bool:
+        """Fork is safe here (no other threads), and this system has pidfds."""
+        return default_start_method() == "fork" and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
+
+    def initialise(self, initializer: Callable[..., None] | None, initargs: Sequence[Any]) -> str | None:
+        """Run the pool's initializer in the template: None, or what it raised."""
+        error, _ = self._ask("init", initializer, tuple(initargs))
+        self.initialised = True
+        return error
+
+    def fork(self, func: Callable[[Any], Any], scratch: str) -> tuple[Connection, _Forked]:
+        """A new worker running `func`: our end of its connection, and a handle on its process."""
+        pid, fds = self._ask("fork", func, scratch)
+        return Connection(fds[0]), _Forked(pid, fds[1], self)
+
+    def reap(self, pid: int) -> int | None:
+        """The exit code of a worker that has ended, once it is collected; None if it cannot be."""
+        try:
+            return self._ask("reap", pid)[0]
+        except OSError:
+            return None
+
+    def close(self) -> None:
+        """End the template, and with it any worker still running."""
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        self.process.join(2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+    def _ask(self, *request: Any) -> tuple[Any, list[int]]:
+        """Its answer to one request, with the fds that came with it; OSError if it cannot answer."""
+        try:
+            message = pickle.dumps(request)
+        except Exception as exc:  # a function defined in a function, say: only a fork could take it
+            raise OSError(f"cannot be sent to the template: {exc}") from exc
+        self.sock.sendall(message)
+        data, fds, _flags, _address = socket.recv_fds(self.sock, 1 << 16, 2)
+        if not data:
+            raise OSError("the template process has ended")
+        status, value = pickle.loads(data)
+        if status != "ok":
+            raise OSError(f"the template could not do it: {value}")
+        return value, fds
 
 
-def _worker_main(conn: Connection, func: Callable, initializer: Callable | None, initargs: tuple, scratch: str) -> None:
-    global _conn
+class _Forked:
+    """A worker forked by the template: what the pool uses of a multiprocessing.Process."""
+
+    def __init__(self, pid: int, pidfd: int, template: Template) -> None:
+        self.pid, self.sentinel, self.template = pid, pidfd, template
+        self.exitcode: int | None = None
+        self._reaped = False
+
+    def is_alive(self) -> bool:
+        return not self._reaped and not wait([self.sentinel], 0)
+
+    def kill(self) -> None:
+        if not self._reaped:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self.sentinel, signal.SIGKILL)
+
+    def join(self, timeout: float | None = None) -> None:
+        if not self._reaped and wait([self.sentinel], timeout):
+            self.exitcode, self._reaped = self.template.reap(self.pid), True
+
+    def close(self) -> None:
+        os.close(self.sentinel)
+
+
+_early: Template | None = None
+
+
+def start_early_template(preload: Sequence[str]) -> None:
+    """Start a template now, before this process imports what its own work needs, for the
+    first pool that wants one (see take_early_template): the two starts then overlap."""
+    global _early
+    if _early is None and Template.supported():
+        _early = Template(preload)
+
+
+def take_early_template(preload: Sequence[str]) -> Template | None:
+    """The template started early with these modules, if it still runs; the caller owns it."""
+    global _early
+    template, _early = _early, None
+    if template is not None and (template.preload != tuple(preload) or not template.process.is_alive()):
+        template.close()
+        return None
+    return template
+
+
+def _template_main(sock: socket.socket, ours: socket.socket, preload: tuple[str, ...], parent: int) -> None:
+    ours.close()  # the pool's end: the pool closing it must read here as end-of-file
     for other in _parent_ends:
         other.close()
     _parent_ends.clear()
-    _die_with_parent()
+    _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for module in preload:
+        with contextlib.suppress(Exception):  # whoever needs what failed to import meets the error, with its reason
+            importlib.import_module(module)
+    while True:
+        try:
+            data = sock.recv(1 << 16)
+        except OSError:
+            return
+        if not data:  # the pool has closed
+            return
+        reply, fds = _answer(sock, data)
+        try:
+            if fds:
+                socket.send_fds(sock, [pickle.dumps(reply)], fds)
+            else:
+                sock.sendall(pickle.dumps(reply))
+        except OSError:
+            return
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+
+def _answer(sock: socket.socket, data: bytes) -> tuple[tuple[str, Any], list[int]]:
+    """In the template: ("ok", result) and the fds that go with it, or ("broken", why) when it cannot."""
+    try:
+        kind, *args = pickle.loads(data)
+    except Exception as exc:  # a function this process cannot find (defined after it was forked)
+        return ("broken", _describe(exc)), []
+    if kind == "init":
+        initializer, initargs = args
+        try:
+            if initializer is not None:
+                initializer(*initargs)
+        except BaseException as exc:
+            return ("ok", _describe(exc)), []
+        return ("ok", None), []
+    if kind == "fork":
+        return _fork_worker(sock, *args)
+    return ("ok", _reap(*args)), []
+
+
+def _reap(pid: int) -> int | None:
+    try:
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    except ChildProcessError:  # not ours, or collected already
+        return None
+
+
+def _fork_worker(sock: socket.socket, func: Callable[[Any], Any], scratch: str) -> tuple[tuple[str, Any], list[int]]:
+    """In the template: fork one worker; ("ok", its pid) and [our end of its connection, its pidfd]."""
+    ours, theirs = socket.socketpair()
+    template = os.getpid()
+    gc.freeze()  # what the template holds is never collected: a worker's collector need not touch (and so copy) it
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        ours.close()
+        theirs.close()
+        return ("broken", _describe(exc)), []
+    if pid == 0:
+        code = 1
+        try:
+            sock.close()
+            ours.close()
+            _worker_main(Connection(theirs.detach()), func, None, (), scratch, template)
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    theirs.close()
+    return ("ok", pid), [ours.detach(), os.pidfd_open(pid)]
+
+
+# --- inside a worker process --------------------------------------------------------------
+
+
+def _worker_main(conn: Connection, func: Callable, initializer: Callable | None, initargs: tuple, scratch: str, parent: int | None) -> None:
+    for other in _parent_ends:
+        other.close()
+    _parent_ends.clear()
+    _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     tempfile.tempdir = scratch
-    _conn = conn
     try:
         if initializer is not None:
             initializer(*initargs)
@@ -355,11 +585,13 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this worker when the process that started it dies (SIGKILL included)."""
+def _die_with_parent(parent: int | None) -> None:
+    """Ask Linux to kill this process when its parent dies (SIGKILL included); exit now if `parent` has."""
     try:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux: the worker stops at its next read instead
-        pass
+        return
+    if parent is not None and os.getppid() != parent:  # it died before we asked: nobody would kill us
+        os._exit(1)

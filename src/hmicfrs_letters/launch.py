@@ -1,0 +1,38 @@
+"""The `letters` command's entry point. It imports next to nothing before it starts, on purpose.
+
+A build's PDFs are made by worker processes forked from one template process, which first
+imports WeasyPrint (a quarter of a second). Started here, before this process imports the
+command line and the core (another quarter of a second), the two starts overlap: a build waits
+for the longer of them, not for both.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# What a build's workers import; their template imports it once, for all of them.
+WORKER_MODULES = ("hmicfrs_letters.build", "hmicfrs_letters.pdf")
+# Commands whose PDFs are made by worker processes.
+_COMMANDS_WITH_WORKERS = {"build"}
+
+
+def main() -> None:
+    """Entry point of the console script and of `python -m hmicfrs_letters`."""
+    if command_name(sys.argv[1:]) in _COMMANDS_WITH_WORKERS:
+        from hmicfrs_letters.workers import start_early_template
+
+        start_early_template(WORKER_MODULES)
+    from hmicfrs_letters.cli import main as run
+
+    run()
+
+
+def command_name(args: list[str]) -> str | None:
+    """The command a command line asks for: its first argument that is neither an option nor --project's value."""
+    rest = iter(args)
+    for arg in rest:
+        if arg in ("--project", "-p"):
+            next(rest, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None

@@ -114,10 +114,10 @@ class PdfRenderer:
             document = self._layout(html, [self.stylesheet, self.single_page])
         return RenderedPdf(document.write_pdf(**PDF_OPTIONS), len(document.pages))
 
-    def warm_up(self) -> None:
+    def warm_up(self) -> bytes:
         """Lay out and write a small page once: the first letter then renders as fast as the others
         (fonts loaded, WeasyPrint's lazy imports made), and so does every process forked after this."""
-        self.render('<html lang="en"><title>-</title><p>Warm <b>up</b> <i>1</i></p></html>')
+        return self.render('<html lang="en"><title>-</title><p>Warm <b>up</b> <i>1</i></p></html>').data
 
     def count_pages(self, html: str) -> int:
         """The number of pages the PDF would have, without writing it (a third faster)."""

@@ -138,7 +138,6 @@ def build(
     tasks: list[tuple[object, LetterTask | PageTask]] = [(n, PageTask(html, rebuild)) for n, html in enumerate(prerender) if want_pdf]
     tasks += [(slug, LetterTask(assessment, r.letter, r.item.shown, want_pdf, rebuild)) for slug, r in todo.items()]
     if tasks:
-        template = take_early_template(WORKER_MODULES) or (Template(WORKER_MODULES) if Template.supported() else None)
         with WorkerPool(
             _build_letter,
             jobs=jobs,
@@ -147,7 +146,7 @@ def build(
             timeout=timeout,
             tasks_per_worker=tasks_per_worker,
             preload=WORKER_MODULES,
-            template=template,
+            template=_worker_template(want_pdf),
         ) as pool:
             for slug, output in pool.run(tasks):
                 if slug not in todo:  # a prerendered document: into the cache, or left for its writer
@@ -170,6 +169,17 @@ def build(
         write_atomic(out_dir / "index.html", render_index(env, batch, report))
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _worker_template(pdf: bool) -> Template | None:
+    """What to fork the workers from: a template that imports WeasyPrint once for them all when PDFs
+    are due (the one the entry point started, if any); else this process, which has all they need."""
+    early = take_early_template(WORKER_MODULES)
+    if not pdf:
+        if early is not None:
+            early.close()
+        return None
+    return early or (Template(WORKER_MODULES) if Template.supported() else None)
 
 
 def _keep(result: LetterResult, output: LetterOutput, formats: Sequence[str], out_dir: Path, cache: PdfCache, project: Project) -> None:

@@ -394,13 +394,11 @@ class Template:
             return None
 
     def close(self) -> None:
-        """End the template, and with it any worker still running."""
+        """End the template, and with it any worker still running. It holds nothing to save: it is killed."""
         with contextlib.suppress(OSError):
             self.sock.close()
-        self.process.join(2)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
+        self.process.kill()
+        self.process.join()
 
     def _ask(self, *request: Any) -> tuple[Any, list[int]]:
         """Its answer to one request, with the fds that came with it; OSError if it cannot answer."""

@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import statistics
@@ -110,7 +111,7 @@ def letters(project: Path, *args: str, limits: bool = False) -> Run:
 
 
 def rendered(stdout: str) -> int:
-    return int(stdout.split(" PDFs rendered")[0].rsplit(" ", 1)[1])
+    return int(re.search(r"(\d+) PDFs? rendered", stdout)[1])
 
 
 # --- the projects ---------------------------------------------------------------------------

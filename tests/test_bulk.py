@@ -57,7 +57,7 @@ def test_a_parallel_build_renders_every_letter_then_only_those_whose_inputs_chan
     kent.write_text(kent.read_text().replace('findings: ""', 'findings: "A sentence added today."'))
     result = letters("build")
     assert result.exit_code == 0, result.output
-    assert "Built 43 letters (41 drafts, 1 PDFs rendered)" in summary(result)
+    assert "Built 43 letters (41 drafts, 1 PDF rendered)" in summary(result)
     assert "A sentence added today." in fold(pdf_text(out / "pdf" / "kent.pdf"))
 
     # a change to the PDF's stylesheet touches every PDF (and no HTML)

@@ -22,7 +22,7 @@ def test_build_one_force_writes_html_pdf_and_index(letters, project):
     index = (out / "index.html").read_text()
     assert 'href="pdf/cleveland.pdf"' in index
     assert 'href="pdf/kent.pdf"' not in index  # not built, so not linked
-    assert "Built 1 letters (0 drafts, 1 PDFs rendered), 0 failed" in result.output
+    assert "Built 1 letter (0 drafts, 1 PDF rendered), 0 failed" in result.output
 
 
 def test_build_all_and_summary(letters, project):

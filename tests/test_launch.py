@@ -71,5 +71,5 @@ def test_python_dash_m_runs_the_same_entry_point(project):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "Built 1 letters" in done.stdout
+    assert "Built 1 letter (1 draft, 1 PDF rendered)" in done.stdout
     assert done.stderr == ""

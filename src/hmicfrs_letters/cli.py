@@ -62,6 +62,10 @@ def _fail(problems: Iterable[Problem]) -> None:
             typer.echo(problem.detail, err=True)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 @contextmanager
 def _reporting() -> Iterator[None]:
     """Turn a domain error into its `Error: …` lines and exit status 1, never a traceback."""
@@ -119,7 +123,7 @@ def build(
     for result in report.failed:
         _fail(p for p in result.problems if p.is_error)
     typer.echo(
-        f"Built {len(report.built)} letters ({len(report.drafts)} drafts, {report.rendered} PDFs rendered), "
+        f"Built {_count(len(report.built), 'letter')} ({_count(len(report.drafts), 'draft')}, {_count(report.rendered, 'PDF')} rendered), "
         f"{len(report.failed)} failed, in {report.seconds:.1f} s: {report.out_dir / 'index.html'}"
     )
     if report.failed:

@@ -15,7 +15,7 @@ from hmicfrs_letters.build import build
 from hmicfrs_letters.cache import PdfCache, environment_digest
 from hmicfrs_letters.project import Project
 from hmicfrs_letters.validate import load_batch
-from hmicfrs_letters.workers import default_start_method
+from hmicfrs_letters.workers import Template, default_start_method
 from textutil import fold, pdf_text
 
 SOME = ["cleveland", "north-yorkshire", "kent", "sussex", "metropolitan", "dyfed-powys", "city-of-london", "gwent"]
@@ -137,18 +137,22 @@ def test_workers_recycled_after_each_few_letters_still_build_them_all(project, t
 
 
 def test_a_build_started_while_other_threads_run_uses_a_fork_server(project, tmp_path):
-    """Forking a process with threads can copy a lock some thread holds; then a fork server starts the workers."""
+    """Forking a process with threads can copy a lock some thread holds; then a fork server starts the
+    workers, not a template; and what they make is, byte for byte, what workers forked warm make."""
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert default_start_method() == "forkserver"
-        report = build(load_batch(Project.at(project)), slugs=SOME[:3], out=tmp_path, jobs=2)
+        assert default_start_method() == "forkserver" and not Template.supported()
+        report = build(load_batch(Project.at(project)), slugs=SOME[:3], out=tmp_path / "server", jobs=2)
     finally:
         stop.set()
         other.join()
     assert not report.failed and report.rendered == 3
     assert "abuse of position for a sexual purpose" in fold(pdf_text(report.results[0].pdf))
+    assert Template.supported()
+    build(load_batch(Project.at(project)), slugs=SOME[:3], out=tmp_path / "template", jobs=2)
+    assert letter_files(tmp_path / "server" / "apsp-2017") == letter_files(tmp_path / "template" / "apsp-2017")
 
 
 def test_the_building_process_itself_never_imports_weasyprint(project):

@@ -202,7 +202,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: the build's own default, the cores)")
     options = parser.parse_args()
 
-    from hmicfrs_letters.build import default_jobs
+    from hmicfrs_letters.workers import default_jobs
 
     cores = default_jobs()
     jobs = ["--jobs", str(options.jobs)] if options.jobs else []

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+from conftest import ROOT
 from editing import edit
 from hmicfrs_letters import pages
 from hmicfrs_letters.cache import PdfCache, environment_digest
@@ -11,6 +14,7 @@ from hmicfrs_letters.project import Project
 from hmicfrs_letters.render import render_letter
 from hmicfrs_letters.templates import make_environment
 from hmicfrs_letters.validate import load_batch
+from hmicfrs_letters.workers import TaskFailed
 
 CLEVELAND = "data/assessments/apsp-2017/cleveland.yaml"
 
@@ -62,4 +66,26 @@ def test_check_takes_page_counts_from_the_build_cache(letters, project, monkeypa
     monkeypatch.setattr(pages, "_counted", {})  # and the stand-in count is forgotten after the test
     result = letters("check")
     assert f"{CLEVELAND}: Cleveland Police: the letter has 5 pages, over the limit of 2" in result.output
-    assert "42 errors" not in result.output and "1 errors" in result.output
+    assert "42 errors" not in result.output and "1 error, " in result.output
+
+
+def test_letters_are_laid_out_in_worker_processes_not_in_the_checking_one(project):
+    """Counting 43 pages takes 1.8 s rather than 3.9 s on 2 cores; the check itself never imports WeasyPrint."""
+    set_page_limit(project, 1)
+    script = (
+        "import atexit, sys; atexit.register(lambda: print('weasyprint imported:', 'weasyprint' in sys.modules)); "
+        "from hmicfrs_letters.launch import main; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", script, "--project", str(project), "check"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert done.stdout.count("the letter has 2 pages, over the limit of 1") == 43
+    assert done.stdout.strip().endswith("weasyprint imported: False")
+
+
+def test_a_letter_whose_pages_could_not_be_counted_is_an_error_with_the_reason():
+    batch = load_batch(Project.at(ROOT))
+    item = next(i for i in batch.letters if i.slug == "cleveland")
+    failed = TaskFailed("stopped after the time limit of 60 s; the worker was replaced")
+    problem = pages.page_limit_problem(batch.assessment, item.letter, item.shown, failed)
+    assert str(problem) == f"{CLEVELAND}: its pages could not be counted: stopped after the time limit of 60 s; the worker was replaced"
+    assert problem.is_error

@@ -50,7 +50,7 @@ def test_a_changed_comma_in_a_template_fails_the_check_with_a_word_diff(letters,
     assert MISMATCH in lines
     diff = lines[lines.index(MISMATCH) + 1]
     assert diff == "  line 14: In December [-2016,-] {+2016+} we published our national PEEL: police …"
-    assert "1 errors" in result.output
+    assert "1 error, " in result.output
 
 
 def test_an_added_line_and_a_changed_shared_value_show_in_the_diff(letters, project):

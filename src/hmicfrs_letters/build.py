@@ -6,7 +6,6 @@ the others.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,7 +26,7 @@ from hmicfrs_letters.templates import make_environment, template_problem
 from hmicfrs_letters.text import pdf_text
 from hmicfrs_letters.validate import Batch, LetterInput
 from hmicfrs_letters.verify import check_rendered
-from hmicfrs_letters.workers import TaskFailed, Template, WorkerPool, take_early_template
+from hmicfrs_letters.workers import TaskFailed, Template, WorkerPool, take_early_template, template_for
 
 FORMATS = ("html", "pdf")
 INDEX_TEMPLATE = "base/index.html.j2"
@@ -87,10 +86,6 @@ class BuildReport:
 
 
 Progress = Callable[[LetterResult], None]
-
-
-def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def build(
@@ -179,7 +174,7 @@ def _worker_template(pdf: bool) -> Template | None:
         if early is not None:
             early.close()
         return None
-    return early or (Template(WORKER_MODULES) if Template.supported() else None)
+    return early or template_for(WORKER_MODULES)
 
 
 def _keep(result: LetterResult, output: LetterOutput, formats: Sequence[str], out_dir: Path, cache: PdfCache, project: Project) -> None:

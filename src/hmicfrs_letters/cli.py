@@ -11,13 +11,14 @@ from typing import Annotated
 
 import typer
 
-from hmicfrs_letters.build import LETTER_TIME_LIMIT, default_jobs
+from hmicfrs_letters.build import LETTER_TIME_LIMIT
 from hmicfrs_letters.compare import FIXED, letter_diff
 from hmicfrs_letters.errors import LetterError, Problem
 from hmicfrs_letters.project import Project
 from hmicfrs_letters.validate import Batch, load_batch
 from hmicfrs_letters.verify import verify_output
 from hmicfrs_letters.wording import approve_wording as record_wording
+from hmicfrs_letters.workers import default_jobs
 from hmicfrs_letters.workflow import approve as approve_letters
 from hmicfrs_letters.workflow import new_letter, publish
 
@@ -157,7 +158,7 @@ def check(
         typer.echo(str(problem))
         if problem.detail:
             typer.echo(problem.detail)
-    typer.echo(f"{errors} errors, {len(problems) - errors} warnings", err=True)
+    typer.echo(f"{_count(errors, 'error')}, {_count(len(problems) - errors, 'warning')}", err=True)
     if errors:
         raise typer.Exit(1)
 

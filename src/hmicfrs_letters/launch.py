@@ -1,9 +1,10 @@
 """The `letters` command's entry point. It imports next to nothing before it starts, on purpose.
 
-A build's PDFs are made by worker processes forked from one template process, which first
-imports WeasyPrint (a quarter of a second). Started here, before this process imports the
-command line and the core (another quarter of a second), the two starts overlap: a build waits
-for the longer of them, not for both.
+A build's PDFs, and the layouts that count a letter's pages, are made by worker processes forked
+from one template process, which first imports WeasyPrint (a quarter of a second). Started here,
+before this process imports the command line and the core (another quarter of a second), the two
+starts overlap: a build waits for the longer of them, not for both. (A `letters check` that finds
+every count in the build's cache does not use it; it is ended when the command ends.)
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import sys
 
 # What a build's workers import; their template imports it once, for all of them.
 WORKER_MODULES = ("hmicfrs_letters.build", "hmicfrs_letters.pdf")
-# Commands whose PDFs are made by worker processes.
-_COMMANDS_WITH_WORKERS = {"build"}
+# Commands that make PDFs, or lay letters out to count their pages, in worker processes.
+_COMMANDS_WITH_WORKERS = {"build", "check", "approve"}
 
 
 def main() -> None:

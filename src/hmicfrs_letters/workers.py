@@ -328,6 +328,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def default_jobs() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def default_start_method() -> str:
     """fork when it is safe (no other threads): quickest, and workers inherit what is imported.
 
@@ -459,6 +464,12 @@ def take_early_template(preload: Sequence[str]) -> Template | None:
         template.close()
         return None
     return template
+
+
+def template_for(preload: Sequence[str]) -> Template | None:
+    """The template started early with these modules, or else a new one where this system allows
+    (see Template.supported); None where it does not. The caller owns it."""
+    return take_early_template(preload) or (Template(preload) if Template.supported() else None)
 
 
 def _template_main(sock: socket.socket, ours: socket.socket, preload: tuple[str, ...], parent: int) -> None:

@@ -27,6 +27,7 @@ from hmicfrs_letters.render import render_letter
 from hmicfrs_letters.templates import make_environment, template_problem
 from hmicfrs_letters.validate import Batch, LetterInput
 from hmicfrs_letters.wording import wording_problems
+from hmicfrs_letters.workers import TaskFailed
 from hmicfrs_letters.yamledit import dump, edit_yaml, folded
 
 # The element the templates show where findings are still to be written.
@@ -120,7 +121,9 @@ def approval_reasons(batch: Batch, items: Sequence[LetterInput]) -> dict[str, li
         if not why:
             htmls[item.slug] = html
     for slug, pages in page_counts(project, htmls).items():
-        if pages > assessment.page_limit:
+        if isinstance(pages, TaskFailed):
+            reasons[slug].append(f"its pages could not be counted: {pages.message}")
+        elif pages > assessment.page_limit:
             reasons[slug].append(f"it has {pages} pages, over the limit of {assessment.page_limit}")
     return reasons
 

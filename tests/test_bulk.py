@@ -167,3 +167,14 @@ def test_the_building_process_itself_never_imports_weasyprint(project):
     assert "2 PDFs rendered" in done.stdout
     assert done.stdout.strip().endswith("weasyprint imported: False")
     assert (project / "output" / "apsp-2017" / "overview.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_without_a_pdf_renderer_each_letter_fails_with_the_reason_and_its_html_is_still_made(project, tmp_path, monkeypatch):
+    """WeasyPrint's system libraries missing, say: the workers (forked after this) cannot import the PDF module."""
+    monkeypatch.setitem(sys.modules, "hmicfrs_letters.pdf", None)
+    report = build(load_batch(Project.at(project)), slugs=SOME[:3], out=tmp_path, jobs=2)
+    assert len(report.failed) == 3
+    for result in report.results:
+        (problem,) = [p for p in result.problems if p.is_error]
+        assert problem.message.startswith("PDF rendering failed: ModuleNotFoundError: import of hmicfrs_letters.pdf halted")
+        assert result.html is not None and result.html.exists() and result.pdf is None

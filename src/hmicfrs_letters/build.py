@@ -267,20 +267,24 @@ _env: jinja2.Environment | None = None
 _templates_dir: Path = Path()
 _cache: PdfCache | None = None
 _renderer = None
+_renderer_error: Exception | None = None  # why there is no renderer (WeasyPrint's libraries missing, say)
 
 
 def _init_worker(templates_dir: Path, letter_template: str, cache_dir: Path, environment: str, pdf: bool) -> None:
     """Once per worker, or once in their template: everything a letter needs, made ready, so the first letter
     is as quick as the others (measured: 40 ms quicker in a worker forked after this)."""
-    global _env, _templates_dir, _cache, _renderer
+    global _env, _templates_dir, _cache, _renderer, _renderer_error
     _env, _templates_dir = make_environment(templates_dir), templates_dir
     _env.get_template(letter_template)  # compiled here, once
     _cache, _renderer = PdfCache(cache_dir, environment), None
     if pdf:
-        from hmicfrs_letters.pdf import PdfRenderer
+        try:
+            from hmicfrs_letters.pdf import PdfRenderer
 
-        _renderer = PdfRenderer(templates_dir / "assets")
-        pdf_text(_renderer.warm_up())  # PDFium, which reads each PDF back, starts here too
+            _renderer = PdfRenderer(templates_dir / "assets")
+            pdf_text(_renderer.warm_up())  # PDFium, which reads each PDF back, starts here too
+        except Exception as exc:  # each letter's PDF then fails with this reason; its HTML is still made
+            _renderer, _renderer_error = None, exc
 
 
 def _build_letter(task: LetterTask | PageTask) -> LetterOutput:
@@ -309,6 +313,8 @@ def _pdf_output(html: str, source: str, rebuild: bool, check: bool = True) -> Le
 
 
 def _render_pdf(html: str, check: bool = True) -> tuple[bytes, int]:
+    if _renderer is None:
+        raise _renderer_error or RuntimeError("no PDF renderer")
     rendered = _renderer.render(html)
     if check:
         check_rendered(html, rendered.data)  # the PDF's text read back: raises unless it holds the letter

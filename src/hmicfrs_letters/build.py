@@ -169,12 +169,12 @@ def build(
 def _worker_template(pdf: bool) -> Template | None:
     """What to fork the workers from: a template that imports WeasyPrint once for them all when PDFs
     are due (the one the entry point started, if any); else this process, which has all they need."""
+    if pdf:
+        return template_for(WORKER_MODULES)
     early = take_early_template(WORKER_MODULES)
-    if not pdf:
-        if early is not None:
-            early.close()
-        return None
-    return early or template_for(WORKER_MODULES)
+    if early is not None:
+        early.close()
+    return None
 
 
 def _keep(result: LetterResult, output: LetterOutput, formats: Sequence[str], out_dir: Path, cache: PdfCache, project: Project) -> None:

@@ -29,8 +29,10 @@ def test_the_command_is_the_first_argument_that_is_no_option(args, command):
 def build_through_the_entry_point(project, monkeypatch, *args: str) -> tuple[workers.Template | None, workers.Template | None]:
     """Run `letters --project P build ARGS` as the console script does: (the early template, the one the pool used)."""
     taken, used = [], []
-    take, pool = hmicfrs_letters.build.take_early_template, hmicfrs_letters.build.WorkerPool
-    monkeypatch.setattr(hmicfrs_letters.build, "take_early_template", lambda modules: taken.append(take(modules)) or taken[-1])
+    take, pool = workers.take_early_template, hmicfrs_letters.build.WorkerPool
+    spy = lambda modules: taken.append(take(modules)) or taken[-1]  # noqa: E731
+    monkeypatch.setattr(workers, "take_early_template", spy)
+    monkeypatch.setattr(hmicfrs_letters.build, "take_early_template", spy)
     monkeypatch.setattr(hmicfrs_letters.build, "WorkerPool", lambda *a, **options: used.append(options["template"]) or pool(*a, **options))
     monkeypatch.setattr(sys, "argv", ["letters", "--project", str(project), "build", *args])
     with pytest.raises(SystemExit) as exit:

@@ -14,6 +14,7 @@ test: $(VENV)/.installed-test node_modules/.installed
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 
 system-deps:
 	@scripts/system-deps.sh

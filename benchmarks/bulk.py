@@ -151,13 +151,13 @@ def synthetic_project(folder: Path, count: int) -> Path:
 FLOOR = """
 import json, sys, time
 from pathlib import Path
-from hmicfrs_letters.overview import render_overview
-from hmicfrs_letters.pdf import PdfRenderer
-from hmicfrs_letters.project import Project
-from hmicfrs_letters.render import render_letter
-from hmicfrs_letters.templates import make_environment
-from hmicfrs_letters.validate import load_batch
-from hmicfrs_letters.verify import check_rendered
+from hmicfrs_letters.build.overview import render_overview
+from hmicfrs_letters.pdf.engine import PdfRenderer
+from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.core.render import render_letter
+from hmicfrs_letters.core.templates import Templates
+from hmicfrs_letters.core.validate import load_batch
+from hmicfrs_letters.pdf.verify import check_rendered
 
 project = Project.at(Path(sys.argv[1]))
 batch = load_batch(project)
@@ -202,7 +202,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: the build's own default, the cores)")
     options = parser.parse_args()
 
-    from hmicfrs_letters.workers import default_jobs
+    from hmicfrs_letters.pool import default_jobs
 
     cores = default_jobs()
     jobs = ["--jobs", str(options.jobs)] if options.jobs else []

@@ -6,20 +6,37 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import hmicfrs_letters.pdf  # noqa: F401  (imported once here, WeasyPrint is inherited by every forked worker)
 from hmicfrs_letters.cli import app
+from hmicfrs_letters.pdf import WORKER_MODULES
+from hmicfrs_letters.pool import start_fork_server
+
+# As the `letters` command does: the fork server imports WeasyPrint once, and every worker of
+# every test is forked from it. (It starts once per process: the first preload is the one kept.)
+start_fork_server(WORKER_MODULES)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the real project's data and templates that a test may change."""
-    root = tmp_path / "project"
-    shutil.copytree(ROOT / "data", root / "data")
+def make_project(root: Path) -> Path:
+    """A project in this folder: the fixture data (the 43 forces' letters of 2 October 2017, as
+    tests/fixtures/project/data holds them) and the shipped templates, which are the code under test.
+    What users keep in data/ is never read: editing it changes no test's result."""
+    shutil.copytree(FIXTURES / "project" / "data", root / "data")
     shutil.copytree(ROOT / "templates", root / "templates")
     return root
+
+
+@pytest.fixture(scope="session")
+def fixture_project(tmp_path_factory) -> Path:
+    """One project for the whole session, for tests that only read it."""
+    return make_project(tmp_path_factory.mktemp("fixture") / "project")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project of its own that a test may change."""
+    return make_project(tmp_path / "project")
 
 
 @pytest.fixture

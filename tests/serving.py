@@ -13,8 +13,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Playwright
 
-from hmicfrs_letters.project import Project
-from hmicfrs_letters.serve import Server
+from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.preview.server import Server
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, as root, on a machine without a network: no sandbox, no GPU, and none of the

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import letter_file
-from hmicfrs_letters import output
+from hmicfrs_letters.core import files
 
 KENT = "data/assessments/apsp-2017/kent.yaml"
 
@@ -84,7 +84,7 @@ def test_approved_letter_with_empty_findings(letters, project):
     write(project, "kent", "outcome: all-in-place\nstatus: approved\nfindings: '  '\n")
     result = letters("check")
     assert result.exit_code == 1
-    assert f"{KENT}:3: an approved letter needs its findings; write them or set 'status: draft'" in result.output
+    assert f"{KENT}:3: approved, but the findings are not written; fix it or set 'status: draft'" in result.output
 
 
 def test_raw_html_in_findings_is_shown_as_text(letters, project):
@@ -132,7 +132,9 @@ def test_undefined_variable_in_template(letters, project):
     line = text[: text.index("nmae")].count("\n") + 1
     result = letters("build", "--format", "html")
     assert result.exit_code == 1
-    assert f"Error: templates/base/letter.html.j2:{line}: 'hmicfrs_letters.models.Force object' has no attribute 'nmae'" in result.output
+    assert (
+        f"Error: templates/base/letter.html.j2:{line}: 'hmicfrs_letters.core.models.Force object' has no attribute 'nmae'" in result.output
+    )
     assert f"templates/base/letter.html.j2:{line}:" in letters("check").output
 
 
@@ -164,16 +166,16 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(output.os, "replace", broken_replace)
+    monkeypatch.setattr(files.os, "replace", broken_replace)
     with pytest.raises(OSError):
-        output.write_atomic(target, b"new content")
+        files.write_atomic(target, b"new content")
     assert target.read_bytes() == b"previous"
     assert [p.name for p in target.parent.iterdir()] == ["letter.pdf"]
 
 
 def test_stale_temporary_files_are_removed(tmp_path):
     (tmp_path / "pdf").mkdir()
-    stale = tmp_path / "pdf" / f"{output.TEMP_PREFIX}kent.pdf.abc"
+    stale = tmp_path / "pdf" / f"{files.TEMP_PREFIX}kent.pdf.abc"
     stale.write_bytes(b"half")
-    output.remove_stale_temps(tmp_path)
+    files.remove_stale_temps(tmp_path)
     assert not stale.exists()

@@ -76,9 +76,10 @@ def test_check_strict_fails_on_drafts(letters):
     assert "77 errors, 0 warnings" in result.output
 
 
-def test_check_writes_nothing(letters, project):
+def test_check_writes_nothing_but_the_pdf_cache(letters, project):
     letters("check")
-    assert not (project / "output").exists()
+    assert [p.name for p in (project / "output").iterdir()] == [".cache"]
+    assert [p.name for p in (project / "output" / ".cache").iterdir()] == ["pdf"]
 
 
 def test_list_table(letters):

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-import hmicfrs_letters.output
+import hmicfrs_letters.core.files
 from conftest import letter_file
-from hmicfrs_letters.cache import PdfCache
+from hmicfrs_letters.pdf.cache import PdfCache
 
 TEMPLATE = Path("templates") / "apsp-2017" / "letter.html.j2"
 FORCES = ["--force", "cleveland", "--force", "kent", "--force", "sussex"]
@@ -70,7 +70,7 @@ def test_a_worker_that_dies_costs_only_its_letter_after_one_retry(project, lette
 
 
 def _no_temps(folder: Path) -> bool:
-    return not [p for p in folder.rglob("*") if p.name.startswith(hmicfrs_letters.output.TEMP_PREFIX)]
+    return not [p for p in folder.rglob("*") if p.name.startswith(hmicfrs_letters.core.files.TEMP_PREFIX)]
 
 
 class _FullDisk:
@@ -98,7 +98,7 @@ def test_a_full_disk_stops_the_build_with_one_line_and_keeps_earlier_output(proj
     kent.write_text(kent.read_text().replace('findings: ""', 'findings: "New findings."'))
 
     real_fdopen = os.fdopen
-    monkeypatch.setattr(hmicfrs_letters.output.os, "fdopen", lambda fd, mode: _FullDisk(real_fdopen(fd, mode)))
+    monkeypatch.setattr(hmicfrs_letters.core.files.os, "fdopen", lambda fd, mode: _FullDisk(real_fdopen(fd, mode)))
     result = letters("build", *FORCES)
     assert result.exit_code == 1
     assert result.output.splitlines() == [

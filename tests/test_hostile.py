@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from conftest import letter_file
-from hmicfrs_letters import findings
-from hmicfrs_letters.errors import LetterError
-from hmicfrs_letters.load import MAX_NODES, parse_yaml
-from hmicfrs_letters.project import Project
-from hmicfrs_letters.validate import load_batch
+from hmicfrs_letters.core import findings
+from hmicfrs_letters.core.errors import LetterError
+from hmicfrs_letters.core.load import MAX_NODES, parse_yaml
+from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.core.validate import load_batch
 
 KENT = "data/assessments/apsp-2017/kent.yaml"
 
@@ -217,7 +217,7 @@ letter_docs = st.dictionaries(letter_keys, yaml_values | st.sampled_from(["pendi
 @given(doc=st.one_of(letter_docs, yaml_values))
 def test_any_yaml_document_gives_a_letter_or_our_own_errors(project, doc):
     letter_file(project, "kent").write_text(yaml.safe_dump(doc, allow_unicode=True))
-    from hmicfrs_letters.check import check_batch
+    from hmicfrs_letters.workflow.check import check_batch
 
     batch = load_batch(Project.at(project))
     (kent,) = batch.select(["kent"])

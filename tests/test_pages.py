@@ -6,15 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
 from editing import edit
-from hmicfrs_letters import pages
-from hmicfrs_letters.cache import PdfCache, environment_digest
-from hmicfrs_letters.project import Project
-from hmicfrs_letters.render import render_letter
-from hmicfrs_letters.templates import make_environment
-from hmicfrs_letters.validate import load_batch
-from hmicfrs_letters.workers import TaskFailed
+from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.core.render import render_letter
+from hmicfrs_letters.core.templates import Templates
+from hmicfrs_letters.core.validate import load_batch
+from hmicfrs_letters.pdf.cache import PdfCache, environment_digest
 
 CLEVELAND = "data/assessments/apsp-2017/cleveland.yaml"
 
@@ -38,7 +35,9 @@ def test_check_names_the_force_and_its_page_count(letters, project):
         "(page_limit in data/assessments/apsp-2017.yaml); shorten the findings"
     ) in result.output.splitlines()
     assert "43 errors" in result.output
-    assert not (project / "output").exists()  # the check writes nothing, not even the cache
+    # The check writes nothing but the PDFs it made into the build's cache, for the next build.
+    written = [p.relative_to(project / "output").parts[:2] for p in (project / "output").rglob("*") if p.is_file()]
+    assert set(written) == {(".cache", "pdf")}
 
 
 def test_check_without_pages_skips_the_count(letters, project):
@@ -55,15 +54,14 @@ def test_build_fails_a_letter_over_the_limit(letters, project):
     assert "failed" in (project / "output" / "apsp-2017" / "index.html").read_text()
 
 
-def test_check_takes_page_counts_from_the_build_cache(letters, project, monkeypatch):
+def test_check_takes_page_counts_from_the_build_cache(letters, project):
     """A letter built as it is now is not laid out again: its count comes from the cache."""
     batch = load_batch(Project.at(project))
     item = next(i for i in batch.letters if i.slug == "cleveland")
-    html = render_letter(make_environment(project / "templates"), batch.assessment, item.letter, item.shown)
+    html = render_letter(Templates(project / "templates"), batch.assessment, item.letter, item.shown)
     assets = project / "templates" / "assets"
     cache = PdfCache(project / "output" / ".cache" / "pdf", environment_digest(assets))
     cache.put(cache.key(html), b"%PDF-1.7 stand-in", 5)  # a count no layout would give
-    monkeypatch.setattr(pages, "_counted", {})  # and the stand-in count is forgotten after the test
     result = letters("check")
     assert f"{CLEVELAND}: Cleveland Police: the letter has 5 pages, over the limit of 2" in result.output
     assert "42 errors" not in result.output and "1 error, " in result.output
@@ -82,10 +80,14 @@ def test_letters_are_laid_out_in_worker_processes_not_in_the_checking_one(projec
     assert done.stdout.strip().endswith("weasyprint imported: False")
 
 
-def test_a_letter_whose_pages_could_not_be_counted_is_an_error_with_the_reason():
-    batch = load_batch(Project.at(ROOT))
-    item = next(i for i in batch.letters if i.slug == "cleveland")
-    failed = TaskFailed("stopped after the time limit of 60 s; the worker was replaced")
-    problem = pages.page_limit_problem(batch.assessment, item.letter, item.shown, failed)
-    assert str(problem) == f"{CLEVELAND}: its pages could not be counted: stopped after the time limit of 60 s; the worker was replaced"
-    assert problem.is_error
+def test_a_letter_whose_pdf_fails_its_text_check_is_an_error_of_check_with_the_reason(letters, project):
+    """`letters check` makes each PDF as a build does, so what would fail the build fails the check."""
+    css = project / "templates" / "base" / "letter.css"
+    css.write_text(css.read_text() + "\n.sign-off p:first-child { text-transform: uppercase; }\n")
+    result = letters("check")
+    assert result.exit_code == 1
+    assert (
+        f"{CLEVELAND}: PDF rendering failed: PdfTextMismatch: the PDF's text lacks 1 passage of the letter, first: 'Yours sincerely'"
+    ) in result.output.splitlines()
+    assert "43 errors" in result.output
+    assert not list((project / "output" / ".cache" / "pdf").rglob("*"))  # no PDF that failed is cached

@@ -10,19 +10,19 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import ROOT
-from hmicfrs_letters.build import build
-from hmicfrs_letters.pdf import AssetFetcher, PdfRenderer
-from hmicfrs_letters.project import Project
-from hmicfrs_letters.validate import load_batch
+from hmicfrs_letters.build.bulk import build
+from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.core.validate import load_batch
+from hmicfrs_letters.pdf.engine import AssetFetcher, PdfRenderer
 from textutil import pdf_text
 
 ASSETS = ROOT / "templates" / "assets"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
+def built(tmp_path_factory, fixture_project) -> Path:
     out = tmp_path_factory.mktemp("out")
-    report = build(load_batch(Project.at(ROOT)), slugs=["cleveland", "kent"], out=out, jobs=1)
+    report = build(load_batch(Project.at(fixture_project)), slugs=["cleveland", "kent"], out=out, jobs=1)
     assert not report.failed
     return out / "apsp-2017"
 
@@ -86,7 +86,7 @@ def test_html_is_standalone_and_semantic(built):
 SCRIPT = """
 import sys
 from pathlib import Path
-from hmicfrs_letters.pdf import PdfRenderer
+from hmicfrs_letters.pdf.engine import PdfRenderer
 html = Path(sys.argv[1]).read_text()
 sys.stdout.buffer.write(PdfRenderer(Path(sys.argv[2])).render(html).data)
 """
@@ -155,7 +155,7 @@ def test_importing_the_pdf_module_starts_no_compiler(tmp_path):
         fake.parent.mkdir(exist_ok=True)
         fake.write_text(f"#!/bin/sh\necho {tool} >> {log}\nexit 1\n")
         fake.chmod(0o755)
-    script = "import hmicfrs_letters.pdf as pdf; print(pdf.HTML(string='<p>x</p>').render().pages[0].width > 0)"
+    script = "import hmicfrs_letters.pdf.engine as pdf; print(pdf.HTML(string='<p>x</p>').render().pages[0].width > 0)"
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}, timeout=60
     )

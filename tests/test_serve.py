@@ -19,13 +19,15 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from conftest import letter_file
-from hmicfrs_letters.check import check_batch
 from hmicfrs_letters.cli import app as cli
-from hmicfrs_letters.errors import LetterError
-from hmicfrs_letters.project import Project
-from hmicfrs_letters.render import render_letter
-from hmicfrs_letters.serve import Preview, create_app, is_loopback, listen
-from hmicfrs_letters.validate import load_batch
+from hmicfrs_letters.core.errors import LetterError
+from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.core.render import render_letter
+from hmicfrs_letters.core.validate import load_batch
+from hmicfrs_letters.preview.app import create_app
+from hmicfrs_letters.preview.server import is_loopback, listen
+from hmicfrs_letters.preview.state import Preview
+from hmicfrs_letters.workflow.check import check_batch
 from serving import running
 
 CLEVELAND_FINDINGS = "We were pleased to find that your plans submitted in response to our recommendation"
@@ -111,7 +113,7 @@ def test_letter_frame_is_the_letter_as_built(client, preview):
     (cleveland,) = batch.select(["cleveland"])
     response = client.get("/letters/cleveland.html")
     assert response.status_code == 200
-    assert response.text == render_letter(preview.env, batch.assessment, cleveland.letter, cleveland.shown)
+    assert response.text == render_letter(preview.templates, batch.assessment, cleveland.letter, cleveland.shown)
     assert CLEVELAND_FINDINGS in response.text
     assert "script-src" not in response.headers["content-security-policy"]  # a letter runs no script
 
@@ -134,7 +136,7 @@ def test_no_pdf_for_a_letter_with_errors(client, preview, project):
     save(preview, letter_file(project, "cleveland"), "outcome: implementation-started\nstatus: approved\nfindings: ''\n")
     response = client.get("/letters/cleveland.pdf")
     assert response.status_code == 422
-    assert "an approved letter needs its findings" in response.text
+    assert "approved, but the findings are not written" in response.text
     assert preview.pdf_renders == 0
 
 
@@ -165,7 +167,7 @@ def test_template_error_shows_its_place_for_every_letter_and_recovers(client, pr
     assert change.every_letter
     result = CliRunner().invoke(cli, ["--project", str(project), "check"])
     (line,) = [x for x in result.stdout.splitlines() if x.startswith("templates/")]
-    assert line == "templates/apsp-2017/letter.html.j2:17: 'hmicfrs_letters.models.Contact object' has no attribute 'nmae'"
+    assert line == "templates/apsp-2017/letter.html.j2:17: 'hmicfrs_letters.core.models.Contact object' has no attribute 'nmae'"
     problem = client.get("/letters/durham.html")
     assert problem.status_code == 422
     assert escape(line) in problem.text
@@ -299,7 +301,7 @@ def test_a_busy_port_is_a_clear_error():
 
 
 def test_serve_command_warns_when_not_on_loopback(project, monkeypatch):
-    from hmicfrs_letters import serve
+    from hmicfrs_letters.preview import server as serve
 
     monkeypatch.setattr(serve, "listen", lambda host, port: listen("127.0.0.1", 0))
     monkeypatch.setattr(serve.Server, "run", lambda self, open_browser=False: None)

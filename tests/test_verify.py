@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, letter_file
+from conftest import letter_file, make_project
 from editing import edit
-from hmicfrs_letters import pdf as pdf_module
 from hmicfrs_letters.cli import app
-from hmicfrs_letters.pdf import PdfRenderer
-from hmicfrs_letters.text import letter_passages, pdf_text
+from hmicfrs_letters.core.text import letter_passages
+from hmicfrs_letters.pdf.engine import PdfRenderer
+from hmicfrs_letters.pdf.verify import pdf_text
 from textutil import pdf_text as pages_text
 
 OUT = "output/apsp-2017"
@@ -22,9 +22,7 @@ OUT = "output/apsp-2017"
 @pytest.fixture(scope="module")
 def built_once(tmp_path_factory) -> Path:
     """A project with the letters of Cleveland and Kent built, once for this module."""
-    root = tmp_path_factory.mktemp("built") / "project"
-    shutil.copytree(ROOT / "data", root / "data")
-    shutil.copytree(ROOT / "templates", root / "templates")
+    root = make_project(tmp_path_factory.mktemp("built") / "project")
     result = CliRunner().invoke(app, ["--project", str(root), "build", "-j", "1", "-f", "cleveland", "-f", "kent"])
     assert result.exit_code == 0, result.output
     return root
@@ -70,9 +68,10 @@ def test_verify_reports_a_missing_or_unreadable_pdf(letters, built):
     assert f"Error: {OUT}/pdf/sussex.pdf: Sussex Police: no PDF; run `letters build`" in result.output
 
 
-def test_the_build_refuses_a_pdf_whose_text_does_not_match(letters, project, monkeypatch):
-    real = pdf_module.PdfRenderer.render
-    monkeypatch.setattr(pdf_module.PdfRenderer, "render", lambda self, html: real(self, html.replace("Yours sincerely", "Yours truly")))
+def test_the_build_refuses_a_pdf_whose_text_does_not_match(letters, project):
+    """A stylesheet that changes what the PDF says (capitals, here) fails the letter; its PDF is neither written nor cached."""
+    css = project / "templates" / "base" / "letter.css"
+    css.write_text(css.read_text() + "\n.sign-off p:first-child { text-transform: uppercase; }\n")
     result = letters("build", "-j", "1", "-f", "cleveland", "--rebuild")
     assert result.exit_code == 1
     assert (
@@ -80,6 +79,7 @@ def test_the_build_refuses_a_pdf_whose_text_does_not_match(letters, project, mon
         "the PDF's text lacks 1 passage of the letter, first: 'Yours sincerely'"
     ) in result.output
     assert not (project / OUT / "pdf" / "cleveland.pdf").exists()
+    assert len([p for p in (project / "output" / ".cache" / "pdf").rglob("*") if p.is_file()]) == 1  # the overview's alone
 
 
 def test_a_paragraph_over_a_page_break_and_lines_broken_at_hyphens_still_verify(letters, project):

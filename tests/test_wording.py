@@ -6,11 +6,10 @@ from collections import Counter
 
 import pytest
 
-from conftest import ROOT
-from hmicfrs_letters.project import Project
-from hmicfrs_letters.render import render_letter
-from hmicfrs_letters.templates import make_environment
-from hmicfrs_letters.validate import load_batch
+from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.core.render import render_letter
+from hmicfrs_letters.core.templates import Templates
+from hmicfrs_letters.core.validate import load_batch
 from textutil import html_lines
 
 # The parts of a letter that may differ between forces, by their class in the base layout.
@@ -18,10 +17,10 @@ VARYING = {"addressee", "salutation", "findings", "watermark", "draft-banner"}
 
 
 @pytest.fixture(scope="module")
-def letters_html() -> dict[str, str]:
-    batch = load_batch(Project.at(ROOT))
-    env = make_environment(batch.project.templates_dir)
-    return {item.slug: render_letter(env, batch.assessment, item.letter, item.shown) for item in batch.letters}
+def letters_html(fixture_project) -> dict[str, str]:
+    batch = load_batch(Project.at(fixture_project))
+    templates = Templates(batch.project.templates_dir)
+    return {item.slug: render_letter(templates, batch.assessment, item.letter, item.shown) for item in batch.letters}
 
 
 def fixed_lines(html: str) -> list[str]:

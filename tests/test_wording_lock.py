@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from conftest import ROOT, letter_file
+from conftest import letter_file
 from editing import edit
-from hmicfrs_letters.project import Project
-from hmicfrs_letters.validate import load_batch
-from hmicfrs_letters.wording import current_wording, fingerprint
+from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.core.templates import Templates
+from hmicfrs_letters.core.validate import load_batch
+from hmicfrs_letters.workflow.wording import fingerprint, fixed_wording
 
 ASSESSMENT = "data/assessments/apsp-2017.yaml"
 LOCK_LINE = 11
@@ -23,11 +24,11 @@ def template(project: Path) -> Path:
     return project / "templates" / "apsp-2017" / "letter.html.j2"
 
 
-def test_the_recorded_fingerprint_is_the_wording_on_main():
-    batch = load_batch(Project.at(ROOT))
-    text = current_wording(batch)
+def test_the_recorded_fingerprint_is_the_wording_of_the_templates(fixture_project):
+    batch = load_batch(Project.at(fixture_project))
+    text = fixed_wording(Templates(batch.project.templates_dir), batch.assessment)
     assert fingerprint(text) == batch.assessment.wording_sha256
-    approved = ROOT / "data" / "assessments" / "apsp-2017.wording.txt"
+    approved = fixture_project / "data" / "assessments" / "apsp-2017.wording.txt"
     assert approved.read_text() == text
     assert hashlib.sha256(approved.read_bytes()).hexdigest() == batch.assessment.wording_sha256
     # The varying parts are held neutral; the fixed parts are all there.

@@ -1,5 +1,4 @@
-"""The worker pool: results, failures, time limits, dead workers and recycling, each alone;
-each with workers forked from this process and with workers forked from a template."""
+"""The worker pool: results, failures, time limits, dead workers and recycling, each alone."""
 
 from __future__ import annotations
 
@@ -11,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from hmicfrs_letters import workers
-from hmicfrs_letters.workers import TaskFailed, Template, WorkerPool
+from hmicfrs_letters.pool import TaskFailed, WorkerPool
 
 
-# Task functions live at module level so that a fork server's workers can import them too.
+# Task functions live at module level: the fork server's workers import them by name.
 def square(n: int) -> int:
     return n * n
 
@@ -62,43 +60,19 @@ def broken_init() -> None:
     raise RuntimeError("no fonts here")
 
 
-def note_start(path: str) -> None:
-    with open(path, "a") as notes:
-        notes.write(f"{os.getpid()}\n")
-
-
-def kill_template(args: tuple[int, str]) -> int:
-    """Meeting 1 in a worker forked by the template (its pid in a file), kills the template, and so itself."""
-    n, template = args
-    if n == 1 and os.getppid() == int(Path(template).read_text()):
-        os.kill(os.getppid(), signal.SIGKILL)
-        time.sleep(30)
-    return n
-
-
 def run(pool: WorkerPool, payloads) -> dict:
     with pool:
         return dict(pool.run((p, p) for p in payloads))
 
 
-@pytest.fixture(params=["fork", "template"])
-def pool(request):
-    """Makes a pool whose workers are forked from this process, or from a template."""
-
-    def make(func, **options) -> WorkerPool:
-        if request.param == "template":
-            return WorkerPool(func, template=Template(), **options)
-        return WorkerPool(func, start_method=request.param, **options)
-
-    return make
+@pytest.fixture
+def pool():
+    """Makes a pool (a fixture, so that every test reads alike)."""
+    return WorkerPool
 
 
 def test_every_task_gives_its_result(pool):
     assert run(pool(square, jobs=2), range(20)) == {n: n * n for n in range(20)}
-
-
-def test_a_fork_server_starts_workers_too():
-    assert run(WorkerPool(square, jobs=2, start_method="forkserver"), range(20)) == {n: n * n for n in range(20)}
 
 
 def test_a_task_that_raises_fails_alone(pool):
@@ -164,36 +138,9 @@ def test_no_worker_outlives_the_pool(pool):
             os.kill(pid, 0)
 
 
-def test_a_template_makes_the_slow_start_once_for_all_its_workers(tmp_path):
-    notes = tmp_path / "started"
-    template = Template(preload=["json"])
-    with WorkerPool(whose, jobs=2, tasks_per_worker=2, initializer=note_start, initargs=(str(notes),), template=template) as pool:
-        pids = set(dict(pool.run((n, n) for n in range(10))).values())
-        assert pool.started >= 5  # each worker did its two tasks and was replaced
-    assert len(pids) >= 5
-    assert notes.read_text().split() == [str(template.process.pid)]  # the initializer ran once, in the template
-    assert not template.process.is_alive()  # the pool closed it
-
-
-def test_workers_are_started_from_this_process_when_their_template_dies(tmp_path):
-    template, pid = Template(), tmp_path / "template"
-    pid.write_text(str(template.process.pid))
-    with WorkerPool(kill_template, jobs=1, template=template) as pool:
-        results = dict(pool.run((n, (n, str(pid))) for n in range(6)))
-        assert pool.template is None
-    assert results == {n: n for n in range(6)}  # the killed task was tried again, in a worker of this process
-    assert template.process.exitcode == -signal.SIGKILL
-
-
-def test_a_template_started_early_is_taken_once_and_only_for_the_same_modules():
-    workers.start_early_template(["json"])
-    early = workers._early
-    assert early is not None
-    assert workers.take_early_template(["csv"]) is None  # not what it imported: closed, not used
-    assert not early.process.is_alive()
-    workers.start_early_template(["json"])
-    early = workers.take_early_template(["json"])
-    assert early is not None and early.process.is_alive()
-    assert workers.take_early_template(["json"]) is None
-    run(WorkerPool(square, jobs=1, template=early), range(2))
-    assert not early.process.is_alive()
+def test_workers_stay_up_between_runs_until_the_pool_closes(pool):
+    """The preview asks one pool for one PDF at a time: its worker is started once, not once a request."""
+    with pool(whose, jobs=1) as running:
+        first = dict(running.run([(0, 0)]))[0]
+        second = dict(running.run([(1, 1)]))[1]
+        assert first == second and running.started == 1

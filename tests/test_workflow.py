@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from conftest import letter_file
 from editing import edit
 from hmicfrs_letters.cli import app
-from hmicfrs_letters.project import Project
-from hmicfrs_letters.validate import load_batch
+from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.core.validate import load_batch
 from textutil import pdf_text
 
 LETTERS = "data/assessments/apsp-2017"
@@ -118,7 +118,9 @@ def test_approve_refuses_a_letter_over_the_page_limit(letters, project):
     edit(project / "data" / "assessments" / "apsp-2017.yaml", "page_limit: 2", "page_limit: 1")
     result = letters("approve", "cumbria")
     assert result.exit_code == 1
-    assert f"Error: {LETTERS}/cumbria.yaml: not approved: it has 2 pages, over the limit of 1" in result.output
+    assert (
+        f"Error: {LETTERS}/cumbria.yaml: not approved: Cumbria Constabulary: the letter has 2 pages, over the limit of 1 (" in result.output
+    )
 
 
 def test_approve_refuses_while_the_wording_is_not_approved(letters, project):
@@ -132,7 +134,10 @@ def test_an_approved_letter_with_a_placeholder_fails_the_check(letters, project)
     edit(letter_file(project, "cleveland"), "We were pleased", "We were [very] pleased")
     result = letters("check", "--no-pages")
     assert result.exit_code == 1
-    assert f"{LETTERS}/cleveland.yaml:4: an approved letter may hold no placeholder; the findings have '[very]'" in result.output
+    assert (
+        f"{LETTERS}/cleveland.yaml:4: approved, but the findings hold a placeholder: '[very]'; fix it or set 'status: draft'"
+        in result.output
+    )
 
 
 # --- letters build --final -------------------------------------------------------------------

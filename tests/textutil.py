@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from hmicfrs_letters.text import missing_in_order as missing_in_order_folded  # noqa: F401 (the golden tests' name for it)
+from hmicfrs_letters.core.text import missing_in_order as missing_in_order_folded  # noqa: F401 (the golden tests' name for it)
 
 _BLOCKS = {"p", "div", "h1", "h2", "h3", "li", "address", "blockquote", "section", "header", "footer", "article", "tr", "title"}
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})

@@ -1,32 +1,35 @@
-"""The `letters` command: parse arguments, call the core, report. No logic of its own."""
+"""The `letters` command: parse arguments, call the core, report. No logic of its own.
+
+Each command imports its machinery when it runs, so that `letters list` does not pay for the
+build's, and `letters --help` for nobody's. A LetterError becomes its `Error: path:line: message`
+lines and exit status 1; wrong usage is typer's exit status 2.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from hmicfrs_letters.build import LETTER_TIME_LIMIT
-from hmicfrs_letters.compare import FIXED, letter_diff
-from hmicfrs_letters.errors import LetterError, Problem
-from hmicfrs_letters.project import Project
-from hmicfrs_letters.validate import Batch, load_batch
-from hmicfrs_letters.verify import verify_output
-from hmicfrs_letters.wording import approve_wording as record_wording
-from hmicfrs_letters.workers import default_jobs
-from hmicfrs_letters.workflow import approve as approve_letters
-from hmicfrs_letters.workflow import new_letter, publish
+from hmicfrs_letters import __version__
+from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.pdf import LETTER_TIME_LIMIT
+from hmicfrs_letters.pool import default_jobs
+
+if TYPE_CHECKING:
+    from hmicfrs_letters.core.validate import Batch
 
 app = typer.Typer(
     help="Standard HMICFRS letters from YAML data, rendered to HTML and PDF.\n\n"
     "Example: letters build    (every letter of the only assessment, into output/)",
     no_args_is_help=True,
-    add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
@@ -40,6 +43,14 @@ class Format(StrEnum):
 AssessmentOption = Annotated[
     str | None, typer.Option("--assessment", "-a", help="Assessment slug (a file in data/assessments/); optional when there is only one.")
 ]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on standard output instead of text.")]
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: output/ in the project).", file_okay=False)]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"letters (hmicfrs-letters) {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -48,23 +59,53 @@ def main_options(
     project: Annotated[
         Path, typer.Option("--project", "-p", help="The project folder holding data/ and templates/.", file_okay=False)
     ] = Path("."),
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit.")] = False,
 ) -> None:
     ctx.obj = project
 
 
 def _batch(ctx: typer.Context, assessment: str | None) -> Batch:
+    from hmicfrs_letters.core.project import Project
+    from hmicfrs_letters.core.validate import load_batch
+
     return load_batch(Project.at(ctx.obj), assessment)
+
+
+def _color() -> bool | None:
+    """None: colours on a terminal, none when piped (click decides); False with NO_COLOR set (no-color.org)."""
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def _say(problem: Problem, err: bool = True, prefix: bool = True) -> None:
+    """One problem: `Error: …` in red, a warning in yellow, and any detail lines under it."""
+    text = f"Error: {problem}" if problem.is_error and prefix else str(problem)
+    typer.secho(text, fg="red" if problem.is_error else "yellow", err=err, color=_color())
+    if problem.detail:
+        typer.echo(problem.detail, err=err)
 
 
 def _fail(problems: Iterable[Problem]) -> None:
     for problem in problems:
-        typer.echo(f"Error: {problem}" if problem.is_error else str(problem), err=True)
-        if problem.detail:
-            typer.echo(problem.detail, err=True)
+        _say(problem)
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _json(document: dict[str, Any]) -> None:
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    return {
+        "path": problem.path,
+        "line": problem.line,
+        "column": problem.column,
+        "severity": str(problem.severity),
+        "message": problem.message,
+        "detail": problem.detail or None,
+    }
 
 
 @contextmanager
@@ -83,9 +124,7 @@ def build(
     assessment: AssessmentOption = None,
     force: Annotated[list[str] | None, typer.Option("--force", "-f", help="Build only this force's letter (repeatable).")] = None,
     format: Annotated[list[Format] | None, typer.Option("--format", help="html or pdf (repeatable); both by default.")] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder (default: output/ in the project).", file_okay=False)
-    ] = None,
+    out: OutOption = None,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=1, help="Worker processes rendering PDFs (default: the number of cores).")
     ] = default_jobs(),
@@ -105,6 +144,8 @@ def build(
       letters build --jobs 4 --rebuild
       letters --project ~/my-letters build --out /tmp/letters
     """
+    from hmicfrs_letters.workflow.final import publish
+
     with ExitStack() as stack:
         stack.enter_context(_reporting())
         batch = _batch(ctx, assessment)
@@ -123,11 +164,12 @@ def build(
         )
     for result in report.failed:
         _fail(p for p in result.problems if p.is_error)
+    _fail(report.problems)
     typer.echo(
         f"Built {_count(len(report.built), 'letter')} ({_count(len(report.drafts), 'draft')}, {_count(report.rendered, 'PDF')} rendered), "
         f"{len(report.failed)} failed, in {report.seconds:.1f} s: {report.out_dir / 'index.html'}"
     )
-    if report.failed:
+    if report.failed or report.problems:
         raise typer.Exit(1)
 
 
@@ -137,53 +179,75 @@ def check(
     assessment: AssessmentOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings (drafts, pending outcomes) as errors.")] = False,
     pages: Annotated[
-        bool, typer.Option("--pages/--no-pages", help="Count each letter's pages against the limit (from the build's cache when it can).")
+        bool,
+        typer.Option(
+            "--pages/--no-pages", help="Make each letter's PDF (from the build's cache when it can), check its text and count its pages."
+        ),
     ] = True,
+    as_json: JsonOption = False,
 ) -> None:
-    """Validate all data and templates without writing anything; print every problem.
+    """Validate all data and templates; print every problem. Writes nothing but the PDF cache.
 
     \b
-    Checks the files, the templates, the wording lock and each letter's page count.
+    Checks the files, the templates, the wording lock and each letter's PDF and page count.
     Examples:
       letters check
       letters check --strict    (before issuing: no drafts, no pending outcomes)
-      letters check --no-pages  (quicker: no layout of letters changed since the last build)
+      letters check --no-pages  (quicker: no PDFs made)
+      letters check --json
     """
-    from hmicfrs_letters.check import check_batch
+    from hmicfrs_letters.workflow.check import check_batch
 
     with _reporting():
-        problems = check_batch(_batch(ctx, assessment), pages=pages)
+        batch = _batch(ctx, assessment)
+        problems = check_batch(batch, pages=pages)
     errors = sum(p.is_error or strict for p in problems)
-    for problem in problems:
-        typer.echo(str(problem))
-        if problem.detail:
-            typer.echo(problem.detail)
-    typer.echo(f"{_count(errors, 'error')}, {_count(len(problems) - errors, 'warning')}", err=True)
+    if as_json:
+        _json(
+            {
+                "assessment": batch.assessment.slug,
+                "errors": errors,
+                "warnings": len(problems) - errors,
+                "problems": [_problem_json(p) for p in problems],
+            }
+        )
+    else:
+        for problem in problems:
+            _say(problem, err=False, prefix=False)
+        typer.echo(f"{_count(errors, 'error')}, {_count(len(problems) - errors, 'warning')}", err=True)
     if errors:
         raise typer.Exit(1)
 
 
 @app.command("list")
-def list_letters(ctx: typer.Context, assessment: AssessmentOption = None) -> None:
+def list_letters(ctx: typer.Context, assessment: AssessmentOption = None, as_json: JsonOption = False) -> None:
     """Show a table of forces with their outcome and status.
 
     \b
-    Example:
+    Examples:
       letters list
+      letters list --json
     """
     with _reporting():
         batch = _batch(ctx, assessment)
+    if as_json:
+        letters = [
+            {
+                "slug": item.slug,
+                "name": item.letter.force.name if item.letter else None,
+                "outcome": item.letter.outcome if item.letter else None,
+                "status": item.status,
+                "errors": len(item.errors),
+                "warnings": len(item.problems) - len(item.errors),
+                "file": item.shown,
+            }
+            for item in batch.letters
+        ]
+        _json({"assessment": batch.assessment.slug, "letters": letters})
+        return
     rows = [("FORCE", "OUTCOME", "STATUS", "PROBLEMS")]
     for item in batch.letters:
-        letter = item.letter
-        rows.append(
-            (
-                item.slug,
-                letter.outcome if letter else "-",
-                letter.status if letter else "invalid",
-                str(len(item.errors)) if item.errors else "",
-            )
-        )
+        rows.append((item.slug, item.letter.outcome if item.letter else "-", item.status, str(len(item.errors)) if item.errors else ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
@@ -203,6 +267,8 @@ def new(
       letters new --force kent --outcome plans-not-commenced
       letters new --force kent    (outcome pending; findings to write)
     """
+    from hmicfrs_letters.workflow.new import new_letter
+
     with _reporting():
         batch = _batch(ctx, assessment)
         path = new_letter(batch, force, outcome)
@@ -223,13 +289,15 @@ def approve(
     Example:
       letters approve cleveland north-yorkshire
     """
+    from hmicfrs_letters.workflow.approve import approve as approve_letters
+
     with _reporting():
         results = approve_letters(_batch(ctx, assessment), slugs)
     for result in results:
         if result.approved:
             typer.echo(f"{result.item.shown}: {'already approved' if result.already else 'approved'}")
         else:
-            typer.echo(f"Error: {result.item.shown}: not approved: {'; '.join(result.reasons)}", err=True)
+            _say(Problem(result.item.shown, f"not approved: {'; '.join(result.reasons)}"))
     refused = sum(not result.approved for result in results)
     typer.echo(f"{len(results) - refused} approved, {refused} refused", err=True)
     if refused:
@@ -245,6 +313,8 @@ def approve_wording(ctx: typer.Context, assessment: AssessmentOption = None) -> 
     Example:
       letters approve-wording
     """
+    from hmicfrs_letters.workflow.wording import approve_wording as record_wording
+
     with _reporting():
         batch = _batch(ctx, assessment)
         result = record_wording(batch)
@@ -259,9 +329,8 @@ def verify(
     ctx: typer.Context,
     assessment: AssessmentOption = None,
     force: Annotated[list[str] | None, typer.Option("--force", "-f", help="Verify only this force's PDF (repeatable).")] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder (default: output/ in the project).", file_okay=False)
-    ] = None,
+    out: OutOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Check that each PDF in output/ holds its letter's text verbatim, as the data gives it now.
 
@@ -269,11 +338,18 @@ def verify(
     Examples:
       letters verify
       letters verify --force cleveland --out /tmp/letters
+      letters verify --json
     """
+    from hmicfrs_letters.workflow.verify import verify_output
+
     with _reporting():
-        report = verify_output(_batch(ctx, assessment), force or (), out)
-    _fail(report.problems)
-    typer.echo(f"Verified {len(report.checked)} PDFs, {len(report.problems)} problems")
+        batch = _batch(ctx, assessment)
+        report = verify_output(batch, force or (), out)
+    if as_json:
+        _json({"assessment": batch.assessment.slug, "checked": report.checked, "problems": [_problem_json(p) for p in report.problems]})
+    else:
+        _fail(report.problems)
+        typer.echo(f"Verified {len(report.checked)} PDFs, {len(report.problems)} problems")
     if report.problems:
         raise typer.Exit(1)
 
@@ -292,6 +368,8 @@ def diff(
     Example:
       letters diff cleveland north-yorkshire
     """
+    from hmicfrs_letters.workflow.diff import FIXED, letter_diff
+
     with _reporting():
         differences = letter_diff(_batch(ctx, assessment), first, second)
     for difference in differences:
@@ -316,13 +394,17 @@ def serve(
       letters serve    (then open http://127.0.0.1:8000/)
       letters serve --port 8080 --open
     """
-    from hmicfrs_letters.serve import Server, is_loopback
+    from hmicfrs_letters.core.project import Project
+    from hmicfrs_letters.preview.server import Server, is_loopback
 
     with _reporting():
         server = Server(Project.at(ctx.obj), assessment, host, port)
     if not is_loopback(host):
-        typer.echo(
-            f"Warning: listening on {host}: anyone who can reach this machine can read the drafts, which are confidential.", err=True
+        typer.secho(
+            f"Warning: listening on {host}: anyone who can reach this machine can read the drafts, which are confidential.",
+            fg="yellow",
+            err=True,
+            color=_color(),
         )
     typer.echo(f"Previewing {server.preview.assessment} at {server.url} (Ctrl+C to stop)")
     server.run(open_browser=open_browser)

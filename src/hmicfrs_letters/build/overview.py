@@ -1,0 +1,68 @@
+"""The national overview: how the forces' letters fall across the outcomes, from the same YAML.
+
+The figures are counted here; every word of the page, and the bar chart's drawing, is in
+templates/base/overview.html.j2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hmicfrs_letters.core.models import PENDING
+from hmicfrs_letters.core.templates import Templates
+from hmicfrs_letters.core.validate import Batch
+
+OVERVIEW_TEMPLATE = "base/overview.html.j2"
+
+
+@dataclass
+class OutcomeRow:
+    """One outcome (a category, or pending) and the forces whose letters have it."""
+
+    key: str
+    label: str
+    forces: list[str] = field(default_factory=list)
+    approved: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.forces)
+
+    @property
+    def drafts(self) -> int:
+        return self.count - self.approved
+
+
+def overview_context(batch: Batch) -> dict[str, Any]:
+    """The overview's figures: forces per outcome, and how many letters are pending, draft or unreadable."""
+    assessment = batch.assessment
+    rows = {c.key: OutcomeRow(c.key, c.label) for c in assessment.categories}
+    pending = OutcomeRow(PENDING, "")
+    invalid = []
+    for item in batch.letters:
+        letter = item.letter
+        if letter is None:
+            invalid.append(item.slug)
+            continue
+        row = rows.get(letter.outcome, pending)
+        row.forces.append(letter.force.name)
+        row.approved += not letter.is_draft
+    outcomes = list(rows.values())
+    letters = [item.letter for item in batch.letters if item.letter]
+    return {
+        "assessment": assessment,
+        "outcomes": outcomes,
+        "pending": pending,
+        "total": len(batch.letters),
+        "decided": sum(row.count for row in outcomes),
+        "approved": sum(not letter.is_draft for letter in letters),
+        "drafts": sum(letter.is_draft for letter in letters),
+        "invalid": invalid,
+        "largest": max([row.count for row in [*outcomes, pending]] + [1]),
+    }
+
+
+def render_overview(templates: Templates, batch: Batch) -> str:
+    """The overview's HTML; its PDF is made with the letters' (build.bulk)."""
+    return templates.render(OVERVIEW_TEMPLATE, overview_context(batch))

@@ -1,0 +1,45 @@
+"""Problems found in the data or templates, each with its place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem with its place: the file, and the line and column where known."""
+
+    path: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+    severity: Severity = Severity.ERROR
+    # Lines shown under the message (a diff, say); the message itself stays one line.
+    detail: str = field(default="", compare=False)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def __str__(self) -> str:
+        place = self.path
+        if self.line is not None:
+            place += f":{self.line}"
+            if self.column is not None:
+                place += f":{self.column}"
+        prefix = "warning: " if self.severity is Severity.WARNING else ""
+        return f"{place}: {prefix}{self.message}"
+
+
+class LetterError(Exception):
+    """A failure the user can fix: carries every problem that caused it."""
+
+    def __init__(self, problems: list[Problem] | Problem) -> None:
+        self.problems = [problems] if isinstance(problems, Problem) else list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

@@ -1,0 +1,84 @@
+"""The one place a Jinja2 environment is built, and where template errors become placed problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+import traceback
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from hmicfrs_letters.core.errors import LetterError, Problem
+
+
+def long_date(value: dt.date) -> str:
+    """2 October 2017: the date as British letters write it."""
+    return f"{value.day} {value:%B %Y}"
+
+
+class Templates:
+    """A folder of templates in one environment: trusted code that escapes every value it prints.
+
+    A missing value is an error, not an empty string; any error a template raises, while it is
+    compiled or rendered, comes out as a LetterError placed at the template's file and line.
+    """
+
+    def __init__(self, folder: Path, shown: str = "templates") -> None:
+        self.folder, self.shown = folder, shown
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(folder),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=False,
+        )
+        self.env.filters["long_date"] = long_date
+
+    def render(self, name: str, context: dict[str, Any]) -> str:
+        """The template `name` rendered with this context; LetterError on any error inside it."""
+        try:
+            return self.env.get_template(name).render(context)
+        except Exception as exc:  # whatever a template raises is the template's problem
+            raise LetterError(self.problem(exc)) from None
+
+    def compile(self, name: str) -> None:
+        """Compile one template now (it is kept); LetterError if it cannot be."""
+        try:
+            self.env.get_template(name)
+        except Exception as exc:
+            raise LetterError(self.problem(exc)) from None
+
+    def problems(self) -> list[Problem]:
+        """A problem for each template (`*.j2`) of the folder that does not compile."""
+        problems = []
+        for name in self.env.list_templates(filter_func=lambda n: n.endswith(".j2")):
+            try:
+                self.compile(name)
+            except LetterError as exc:
+                problems += exc.problems
+        return problems
+
+    def problem(self, exc: Exception) -> Problem:
+        """`templates/…:line: message` for an error raised while compiling or rendering a template."""
+        if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
+            return Problem(self._shown(exc.filename), exc.message or str(exc), exc.lineno)
+        if isinstance(exc, jinja2.TemplateNotFound):
+            return Problem(self.shown, f"template not found: {exc.name}")
+        # Jinja rewrites tracebacks so that frames inside a template carry its file name and line.
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename and Path(frame.filename).suffix in {".j2", ".html", ".css"}:
+                return Problem(self._shown(frame.filename), _message(exc), frame.lineno)
+        return Problem(self.shown, _message(exc))
+
+    def _shown(self, filename: str) -> str:
+        try:
+            return f"{self.shown}/{Path(filename).resolve().relative_to(self.folder.resolve()).as_posix()}"
+        except ValueError:
+            return filename
+
+
+def _message(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {text}"

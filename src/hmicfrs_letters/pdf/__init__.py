@@ -1,0 +1,14 @@
+"""PDFs: the renderer (the only code that imports WeasyPrint), the check of a PDF's own text,
+the content-addressed cache, and the one path that gives a verified PDF (service.PdfService).
+
+This package's own module is kept light: the `letters` command imports it before anything else.
+"""
+
+# What the fork server imports once, before it forks any worker (see pool.start_fork_server).
+WORKER_MODULES = ("hmicfrs_letters.pdf.preload",)
+# A letter takes a tenth of a second; one that takes a minute is stuck (a template that loops,
+# a stylesheet that makes WeasyPrint spin): it fails alone and its worker is replaced.
+LETTER_TIME_LIMIT = 60.0
+# A worker process is replaced after this many documents, so that any memory WeasyPrint keeps
+# between documents is handed back (GOV.UK Notify's renderer does the same).
+TASKS_PER_WORKER = 500

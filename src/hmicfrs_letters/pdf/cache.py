@@ -1,0 +1,71 @@
+"""A content-addressed store of rendered PDFs, so an unchanged letter is not rendered again.
+
+An entry's key is the SHA-256 of everything its PDF depends on: the letter's HTML (itself made
+from its YAML, the assessment, forces.yaml and the templates), the PDF stylesheet and assets, and
+the versions of this engine and of WeasyPrint. Each entry carries a checksum of its payload, so
+a torn or corrupt entry is detected and ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import struct
+from pathlib import Path
+
+from hmicfrs_letters import __version__
+from hmicfrs_letters.core.files import write_atomic
+
+_MAGIC = b"HMICFRS-PDF-1\n"
+_HEADER = struct.Struct(">32sI")  # payload checksum, page count
+
+
+def environment_digest(assets_dir: Path) -> str:
+    """What every letter's PDF depends on beyond its HTML: assets and versions."""
+    digest = hashlib.sha256(f"{__version__}\0".encode() + _weasyprint_version())
+    for path in sorted(p for p in assets_dir.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(assets_dir).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+class PdfCache:
+    def __init__(self, folder: Path, environment: str) -> None:
+        self.folder = folder
+        self.environment = environment
+
+    def key(self, html: str) -> str:
+        return hashlib.sha256(self.environment.encode() + b"\0" + html.encode()).hexdigest()
+
+    def path(self, key: str) -> Path:
+        """Where the entry of this key lives."""
+        return self.folder / key[:2] / key
+
+    def get(self, key: str) -> tuple[bytes, int] | None:
+        """The PDF and its page count, or None when absent or damaged."""
+        try:
+            raw = self.path(key).read_bytes()
+        except OSError:
+            return None
+        head = len(_MAGIC) + _HEADER.size
+        if len(raw) < head or not raw.startswith(_MAGIC):
+            return None
+        checksum, pages = _HEADER.unpack_from(raw, len(_MAGIC))
+        payload = raw[head:]
+        if hashlib.sha256(payload).digest() != checksum:
+            return None
+        return payload, pages
+
+    def put(self, key: str, pdf: bytes, pages: int) -> None:
+        write_atomic(self.path(key), _MAGIC + _HEADER.pack(hashlib.sha256(pdf).digest(), pages) + pdf)
+
+
+def _weasyprint_version() -> bytes:
+    """WeasyPrint's version, without importing it (half a second) or importlib.metadata (50 ms).
+
+    Its __init__.py holds the version string, so hashing the file changes with every release.
+    """
+    spec = importlib.util.find_spec("weasyprint")
+    if spec is None or spec.origin is None:
+        return b"no weasyprint"
+    return hashlib.sha256(Path(spec.origin).read_bytes()).digest()

@@ -1,0 +1,13 @@
+"""What the fork server imports once for every worker: the worker's code, and WeasyPrint.
+
+The fork server stops at an import that fails with anything but ImportError; WeasyPrint without
+its system libraries raises OSError. Such a failure is left here for each worker to meet again,
+with its reason, when it starts (pdf.worker.start).
+"""
+
+import contextlib
+
+import hmicfrs_letters.pdf.worker
+
+with contextlib.suppress(Exception):
+    import hmicfrs_letters.pdf.engine  # noqa: F401

@@ -1,0 +1,214 @@
+"""The preview's web application: its routes over one Preview, and live reload.
+
+Its own pages (pages/: templates, stylesheet, script) ship inside the package: a project holds
+only its letters' data and templates. A file watcher reloads what changed and tells the open
+pages through Server-Sent Events, naming the letters affected, so only those are rendered again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import webbrowser
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import watchfiles
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.models import INVALID, PENDING, STATUSES, Category
+from hmicfrs_letters.core.templates import Templates
+from hmicfrs_letters.preview.state import SORTS, Change, LetterView, Preview, select
+
+# The preview's own pages: package data, the same for every project.
+PAGES = Templates(Path(__file__).parent / "pages", shown="hmicfrs_letters/preview/pages")
+RELOAD_JS = Path(__file__).parent / "pages" / "reload.js"
+# Changes are grouped while files keep changing for STEP_MS (an editor's save is several
+# events within a few milliseconds), and for at most DEBOUNCE_MS.
+STEP_MS, DEBOUNCE_MS = 30, 250
+KEEPALIVE_SECONDS = 15.0
+
+# Drafts are confidential: pages are never cached, never framed by another site, never run a
+# script they did not get from this server; letters themselves run no script at all.
+_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+_PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; frame-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_LETTER_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+
+
+class Broadcast:
+    """Hands each change to every open page's event stream."""
+
+    def __init__(self) -> None:
+        self._queues: set[asyncio.Queue[str | None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @contextlib.contextmanager
+    def subscribe(self) -> Iterator[asyncio.Queue[str | None]]:
+        self._loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._queues.add(queue)
+        try:
+            yield queue
+        finally:
+            self._queues.discard(queue)
+
+    def publish(self, message: str | None) -> None:
+        for queue in self._queues:
+            queue.put_nowait(message)
+
+    def close_soon(self) -> None:
+        """End every stream (from any thread, or a signal handler): an open stream would hold up shutdown."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.publish, None)
+
+
+async def watch(preview: Preview, broadcast: Broadcast, stop: asyncio.Event) -> None:
+    """Reload on every change under data/ and templates/, and tell the pages, until `stop` is set."""
+    project = preview.project
+    async for changes in watchfiles.awatch(project.data_dir, project.templates_dir, step=STEP_MS, debounce=DEBOUNCE_MS, stop_event=stop):
+        try:
+            change = await run_in_threadpool(preview.reload, [Path(path) for _, path in changes])
+        except Exception:  # a bug met while reloading must not end live reload for every page: log it, go on
+            logging.getLogger("uvicorn.error").exception("reloading after a change failed")
+            continue
+        if change is not None:
+            broadcast.publish(change.event())
+
+
+def create_app(preview: Preview, allowed_hosts: Sequence[str] = ("*",), watching: bool = True, open_url: str | None = None) -> Starlette:
+    """The preview's routes over one Preview; `watching` starts the file watcher with the app."""
+    broadcast = Broadcast()
+
+    def page(template: str, status: int = 200, csp: str = _PAGE_CSP, **context: Any) -> Response:
+        html = PAGES.render(template, {"version": preview.version, **context})
+        return HTMLResponse(html, status, headers={**_HEADERS, "Content-Security-Policy": csp})
+
+    def problems_page(problems: Sequence[Problem], status: int, in_frame: bool = False) -> Response:
+        return page(
+            "error.html.j2",
+            status,
+            csp=_LETTER_CSP if in_frame else _PAGE_CSP,
+            problems=problems,
+            in_frame=in_frame,
+            missing=status == 404,
+        )
+
+    def view_or_error(request: Request, in_frame: bool = False) -> LetterView | Response:
+        try:
+            return preview.view(request.path_params["slug"])
+        except LetterError as exc:
+            return problems_page(exc.problems, 404 if preview.batch is not None else 500, in_frame)
+
+    def index(request: Request) -> Response:
+        query = request.query_params
+        filters = {name: query.get(name, "") for name in ("outcome", "status", "sort")}
+        if preview.batch is None:
+            return page("index.html.j2", 500, assessment=None, failure=preview.failure, problems=preview.failure)
+        views = preview.views()
+        return page(
+            "index.html.j2",
+            assessment=preview.batch.assessment,
+            failure=[],
+            views=views,
+            rows=select(views, **filters),
+            general=preview.general_problems(),
+            outcomes=[*preview.batch.assessment.categories, Category(PENDING, "Pending")],
+            statuses=[*STATUSES, INVALID],
+            sorts=SORTS,
+            filters=filters,
+        )
+
+    def letter_page(request: Request) -> Response:
+        view = view_or_error(request)
+        if isinstance(view, Response):
+            return view
+        return page("letter.html.j2", view=view)
+
+    def letter_html(request: Request) -> Response:
+        view = view_or_error(request, in_frame=True)
+        if isinstance(view, Response):
+            return view
+        if view.html is None:
+            return problems_page(view.errors, 422, in_frame=True)
+        return HTMLResponse(view.html, headers={**_HEADERS, "Content-Security-Policy": _LETTER_CSP})
+
+    def letter_pdf(request: Request) -> Response:
+        view = view_or_error(request)
+        if isinstance(view, Response):
+            return view
+        if view.html is None or view.errors:
+            return problems_page(view.errors, 422)
+        try:
+            pdf = preview.pdf(view)
+        except LetterError as exc:  # as in `letters build`: this letter's failure, not the server's
+            return problems_page(exc.problems, 500)
+        filename = f"{preview.assessment}-{view.slug}.pdf"
+        return Response(pdf, media_type="application/pdf", headers={**_HEADERS, "Content-Disposition": f'inline; filename="{filename}"'})
+
+    def script(request: Request) -> Response:
+        return Response(RELOAD_JS.read_bytes(), media_type="text/javascript", headers=_HEADERS)
+
+    async def events(request: Request) -> Response:
+        async def stream() -> AsyncIterator[str]:
+            with broadcast.subscribe() as queue:
+                # On (re)connecting a page learns the current version, and so whether it missed a change.
+                yield f"retry: 500\ndata: {Change(preview.version, every_letter=True).event()}\n\n"
+                while True:
+                    try:
+                        message = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
+                        continue
+                    if message is None:
+                        return
+                    yield f"data: {message}\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={**_HEADERS, "X-Accel-Buffering": "no"})
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        return problems_page([Problem(request.url.path, "no such page")], status)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(watch(preview, broadcast, stop)) if watching else None
+        if open_url:
+            threading.Thread(target=webbrowser.open, args=(open_url,), daemon=True).start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if task:
+                await task
+            preview.close()
+
+    # The .html and .pdf routes come first: "/letters/{slug}" would match "cleveland.pdf" too.
+    routes = [
+        Route("/", index),
+        Route("/letters/{slug}.html", letter_html),
+        Route("/letters/{slug}.pdf", letter_pdf),
+        Route("/letters/{slug}", letter_page),
+        Route("/events", events),
+        Route("/_preview/reload.js", script),
+    ]
+    # Checking the Host header keeps a web page elsewhere from reading drafts through DNS rebinding.
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))]
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan)
+    app.state.preview = preview
+    app.state.broadcast = broadcast
+    return app

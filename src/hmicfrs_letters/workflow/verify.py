@@ -1,0 +1,52 @@
+"""`letters verify`: the PDFs already in the output folder hold their letters' text, as the data gives it now."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.render import render_letter
+from hmicfrs_letters.core.templates import Templates
+from hmicfrs_letters.core.validate import Batch
+from hmicfrs_letters.pdf.verify import describe, missing_passages
+
+
+@dataclass
+class VerifyReport:
+    checked: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def verify_output(batch: Batch, slugs: Sequence[str] = (), out: Path | None = None) -> VerifyReport:
+    """Check the PDFs already in out/<assessment>/pdf against the letters the data gives now."""
+    project = batch.project
+    templates = Templates(project.templates_dir)
+    pdf_dir = (out or project.output_dir).resolve() / batch.assessment.slug / "pdf"
+    report = VerifyReport()
+    for item in batch.select(slugs):
+        path = pdf_dir / f"{item.slug}.pdf"
+        shown = project.shown(path)
+        if item.letter is None:
+            report.problems += item.errors
+            continue
+        try:
+            html = render_letter(templates, batch.assessment, item.letter, item.shown)
+        except LetterError as exc:
+            report.problems += exc.problems
+            continue
+        try:
+            pdf = path.read_bytes()
+        except OSError:
+            report.problems.append(Problem(shown, f"{item.letter.force.name}: no PDF; run `letters build`"))
+            continue
+        report.checked.append(item.slug)
+        try:
+            missing = missing_passages(html, pdf)
+        except Exception as exc:  # PDFium raises on a damaged file
+            report.problems.append(Problem(shown, f"{item.letter.force.name}: cannot read the PDF: {type(exc).__name__}: {exc}"))
+            continue
+        if missing:
+            report.problems.append(Problem(shown, f"{item.letter.force.name}: {describe(missing)}"))
+    return report

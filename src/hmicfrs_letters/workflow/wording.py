@@ -1,0 +1,182 @@
+"""The wording lock: the approved fixed wording of an assessment's letters, and its fingerprint.
+
+The fixed wording is the letter's text with the parts that vary between forces held neutral:
+the template is rendered for a neutral letter whose force, addressee names and findings are
+`{placeholders}`, approved (so without draft marks). Everything the templates and the
+assessment file put into the letter is in it, down to the last comma; nothing a force file
+says is. Its SHA-256 is recorded in the assessment file, and the text itself beside it
+(`data/assessments/<assessment>.wording.txt`) so that a change can be shown word by word.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from hmicfrs_letters.core.errors import LetterError, Problem, Severity
+from hmicfrs_letters.core.files import write_atomic
+from hmicfrs_letters.core.load import load_yaml
+from hmicfrs_letters.core.models import APPROVED, PENDING, Assessment, Force, Letter
+from hmicfrs_letters.core.render import render_letter
+from hmicfrs_letters.core.templates import Templates
+from hmicfrs_letters.core.text import letter_passages
+from hmicfrs_letters.core.validate import Batch
+from hmicfrs_letters.workflow.yamledit import edit_yaml
+
+KEY = "wording_sha256"
+_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def neutral_letter(assessment: Assessment) -> Letter:
+    """A letter whose every varying part is a `{placeholder}` naming where it comes from."""
+    force = Force(**{name: f"{{force.{name}}}" for name in Force.__dataclass_fields__})
+    return Letter(
+        force=force,
+        outcome=assessment.categories[0].key if assessment.categories else PENDING,
+        status=APPROVED,
+        findings="{letter.findings}",
+        recipient_name="{letter.recipient_name}",
+        copied_to_name="{letter.copied_to_name}",
+    )
+
+
+def fixed_wording(templates: Templates, assessment: Assessment) -> str:
+    """The letter's fixed wording: one passage a line, the varying parts as placeholders; LetterError
+    if the templates cannot render it."""
+    html = render_letter(templates, assessment, neutral_letter(assessment), "{source}")
+    return "".join(passage.text + "\n" for passage in letter_passages(html))
+
+
+def fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def wording_problems(batch: Batch, templates: Templates | None = None) -> list[Problem]:
+    """Whether the fixed wording is still the approved one: an error with a word diff when not."""
+    project, assessment = batch.project, batch.assessment
+    shown = project.shown(project.assessment_file(assessment.slug))
+    line = load_yaml(project.assessment_file(assessment.slug), shown).line(KEY)
+    if not assessment.wording_sha256:
+        return [
+            Problem(
+                shown,
+                f"no approved wording recorded ('{KEY}'); run `letters approve-wording` once the wording is approved",
+                severity=Severity.WARNING,
+            )
+        ]
+    if not _HEX.fullmatch(assessment.wording_sha256):
+        return [Problem(shown, f"'{KEY}' should be 64 lower-case hexadecimal digits; run `letters approve-wording`", line)]
+    try:
+        text = fixed_wording(templates or Templates(project.templates_dir), assessment)
+    except LetterError as exc:
+        return exc.problems
+    if fingerprint(text) == assessment.wording_sha256:
+        return []
+    approved_path = project.wording_file(assessment.slug)
+    try:
+        approved = approved_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        approved = None
+    if approved is None:
+        detail = f"(the approved text, {project.shown(approved_path)}, is missing: no diff to show)"
+    elif fingerprint(approved) != assessment.wording_sha256:
+        detail = f"({project.shown(approved_path)} does not match the fingerprint either: no diff to show)"
+    else:
+        detail = word_diff(approved, text)
+    return [
+        Problem(
+            shown,
+            "the letters' fixed wording differs from the approved wording (changes below); "
+            "fix the templates, or run `letters approve-wording` if the change is approved",
+            line,
+            detail=detail,
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class WordingApproval:
+    fingerprint: str
+    text_file: Path
+    changed: bool
+
+
+def approve_wording(batch: Batch) -> WordingApproval:
+    """Record the templates' current fixed wording as approved: its fingerprint and its text."""
+    project, assessment = batch.project, batch.assessment
+    text = fixed_wording(Templates(project.templates_dir), assessment)
+    digest = fingerprint(text)
+    path = project.assessment_file(assessment.slug)
+    text_file = project.wording_file(assessment.slug)
+    write_atomic(text_file, text)
+    changed = digest != assessment.wording_sha256
+    if changed:
+        edit_yaml(path, project.shown(path), lambda data: _set_fingerprint(data, digest))
+    return WordingApproval(digest, text_file, changed)
+
+
+def _set_fingerprint(data, digest: str) -> None:
+    if KEY in data:
+        data[KEY] = digest
+        return
+    keys = list(data)
+    after = next((keys.index(k) + 1 for k in ("page_limit", "template") if k in keys), len(keys))
+    data.insert(after, KEY, digest)
+    data.yaml_set_comment_before_after_key(
+        KEY, before="SHA-256 of the approved fixed wording (the text is beside this file); `letters approve-wording` sets it."
+    )
+
+
+def word_diff(old: str, new: str) -> str:
+    """The lines that changed, numbered as in the approved text, removed words as [-old-] and added ones as {+new+}."""
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    shown = []
+    for tag, a1, a2, b1, b2 in difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_opcodes():
+        if tag != "equal":
+            shown += _changed_block(old_lines[a1:a2], new_lines[b1:b2], first_line=a1 + 1)
+    return "\n".join(shown)
+
+
+def _changed_block(old: list[str], new: list[str], first_line: int) -> list[str]:
+    """A run of changed lines: each new line paired, in order, with the most alike old line left, if alike enough."""
+    shown, i = [], 0
+    for line in new:
+        ratios = [difflib.SequenceMatcher(None, candidate, line).ratio() for candidate in old[i:]]
+        best = max(range(len(ratios)), key=ratios.__getitem__, default=None)
+        if best is None or ratios[best] < 0.5:
+            place = f"after line {first_line + i - 1}" if first_line + i > 1 else "at the start"
+            shown.append(f"  {place}: {{+{line}+}}")
+            continue
+        shown += [f"  line {first_line + k}: [-{old[k]}-]" for k in range(i, i + best)]
+        shown.append(f"  line {first_line + i + best}: {_word_changes(old[i + best], line)}")
+        i += best + 1
+    shown += [f"  line {first_line + k}: [-{old[k]}-]" for k in range(i, len(old))]
+    return shown
+
+
+def _word_changes(old: str, new: str, context: int = 6) -> str:
+    """The changed words of one line, with a few unchanged words either side and `…` for the rest."""
+    old_words, new_words = old.split(), new.split()
+    tokens: list[tuple[str, bool]] = []  # (word or change mark, is a change)
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old_words, new_words, autojunk=False).get_opcodes():
+        if op == "equal":
+            tokens += [(word, False) for word in old_words[i1:i2]]
+            continue
+        if i2 > i1:
+            tokens.append(("[-" + " ".join(old_words[i1:i2]) + "-]", True))
+        if j2 > j1:
+            tokens.append(("{+" + " ".join(new_words[j1:j2]) + "+}", True))
+    changes = [i for i, (_, changed) in enumerate(tokens) if changed]
+    keep = {i for c in changes for i in range(c - context, c + context + 1)}
+    words, skipped = [], False
+    for i, (word, _) in enumerate(tokens):
+        if i in keep:
+            words.append(word)
+            skipped = False
+        elif not skipped:
+            words.append("…")
+            skipped = True
+    return " ".join(words)

@@ -132,6 +132,20 @@ def test_pdf_is_rendered_on_request_and_cached_by_content(client, preview, proje
     assert fresh.pdf_renders == 0
 
 
+def test_the_previews_pdf_passes_the_builds_text_check_and_one_that_fails_is_never_cached(client, preview, project):
+    """The preview makes PDFs along the build's one path: a stylesheet that changes the words fails it, and nothing is cached."""
+    css = project / "templates" / "base" / "letter.css"
+    save(preview, css, css.read_text() + "\n.sign-off p:first-child { text-transform: uppercase; }\n")
+    response = client.get("/letters/cleveland.pdf")
+    assert response.status_code == 500
+    assert (
+        "data/assessments/apsp-2017/cleveland.yaml: PDF rendering failed: PdfTextMismatch: "
+        "the PDF&#39;s text lacks 1 passage of the letter, first: &#39;Yours sincerely&#39;"
+    ) in response.text
+    assert not [p for p in (project / "output" / ".cache" / "pdf").rglob("*") if p.is_file()]
+    assert preview.pdf_renders == 0
+
+
 def test_no_pdf_for_a_letter_with_errors(client, preview, project):
     save(preview, letter_file(project, "cleveland"), "outcome: implementation-started\nstatus: approved\nfindings: ''\n")
     response = client.get("/letters/cleveland.pdf")

@@ -47,6 +47,13 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: output/ in the project).", file_okay=False)]
 
 
+def _complete_slugs(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of a force's slug: the names of the project's letter files."""
+    project = Path(ctx.find_root().params.get("project") or ".")
+    found = {path.stem for path in project.glob("data/assessments/*/*.yaml")}
+    return sorted(slug for slug in found if slug.startswith(incomplete))
+
+
 def _show_version(value: bool) -> None:
     if value:
         typer.echo(f"letters (hmicfrs-letters) {__version__}")
@@ -122,7 +129,9 @@ def _reporting() -> Iterator[None]:
 def build(
     ctx: typer.Context,
     assessment: AssessmentOption = None,
-    force: Annotated[list[str] | None, typer.Option("--force", "-f", help="Build only this force's letter (repeatable).")] = None,
+    force: Annotated[
+        list[str] | None, typer.Option("--force", "-f", help="Build only this force's letter (repeatable).", autocompletion=_complete_slugs)
+    ] = None,
     format: Annotated[list[Format] | None, typer.Option("--format", help="html or pdf (repeatable); both by default.")] = None,
     out: OutOption = None,
     jobs: Annotated[
@@ -256,7 +265,7 @@ def list_letters(ctx: typer.Context, assessment: AssessmentOption = None, as_jso
 @app.command()
 def new(
     ctx: typer.Context,
-    force: Annotated[str, typer.Option("--force", "-f", help="The force's slug, as in data/forces.yaml.")],
+    force: Annotated[str, typer.Option("--force", "-f", help="The force's slug, as in data/forces.yaml.", autocompletion=_complete_slugs)],
     outcome: Annotated[str | None, typer.Option("--outcome", help="An outcome key of the assessment; pending when left out.")] = None,
     assessment: AssessmentOption = None,
 ) -> None:
@@ -278,7 +287,9 @@ def new(
 @app.command()
 def approve(
     ctx: typer.Context,
-    slugs: Annotated[list[str], typer.Argument(metavar="SLUG...", help="The forces whose letters to approve.")],
+    slugs: Annotated[
+        list[str], typer.Argument(metavar="SLUG...", help="The forces whose letters to approve.", autocompletion=_complete_slugs)
+    ],
     assessment: AssessmentOption = None,
 ) -> None:
     """Approve letters that pass every check; say why for each one that does not.
@@ -328,7 +339,9 @@ def approve_wording(ctx: typer.Context, assessment: AssessmentOption = None) -> 
 def verify(
     ctx: typer.Context,
     assessment: AssessmentOption = None,
-    force: Annotated[list[str] | None, typer.Option("--force", "-f", help="Verify only this force's PDF (repeatable).")] = None,
+    force: Annotated[
+        list[str] | None, typer.Option("--force", "-f", help="Verify only this force's PDF (repeatable).", autocompletion=_complete_slugs)
+    ] = None,
     out: OutOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -357,8 +370,8 @@ def verify(
 @app.command("diff")
 def diff(
     ctx: typer.Context,
-    first: Annotated[str, typer.Argument(metavar="SLUG_A")],
-    second: Annotated[str, typer.Argument(metavar="SLUG_B")],
+    first: Annotated[str, typer.Argument(metavar="SLUG_A", autocompletion=_complete_slugs)],
+    second: Annotated[str, typer.Argument(metavar="SLUG_B", autocompletion=_complete_slugs)],
     assessment: AssessmentOption = None,
 ) -> None:
     """Print the passages in which two forces' letters differ.

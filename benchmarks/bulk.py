@@ -46,7 +46,7 @@ PYTHON = sys.executable
 LETTERS = [PYTHON, "-m", "hmicfrs_letters"]
 CHANGED = "kent"
 PAGE = os.sysconf("SC_PAGE_SIZE")
-# A forces.yaml of 10,000 forces is over the loader's limits for one file (meant for hostile
+# A recipient list of 10,000 forces is over the loader's limits for one file (meant for hostile
 # input, not for a synthetic benchmark); the synthetic builds run with the limits raised.
 LARGE_LIMITS = (
     "import sys, hmicfrs_letters.core.load as load; load.MAX_NODES = 10**7; load.MAX_FILE_BYTES = 10**9; "
@@ -140,7 +140,8 @@ def rendered(stdout: str) -> int:
 
 
 def copy_project(folder: Path) -> Path:
-    shutil.copytree(ROOT / "data", folder / "data")
+    # The tests' frozen copy of the 43 letters of 2017, so that what users add to data/ does not change the figures.
+    shutil.copytree(ROOT / "tests" / "fixtures" / "project" / "data", folder / "data")
     shutil.copytree(ROOT / "templates", folder / "templates")
     return folder
 
@@ -152,7 +153,7 @@ def synthetic_project(folder: Path, count: int) -> Path:
     real = [p.read_text() for p in sorted(letters_dir.glob("*.yaml"))]
     shutil.rmtree(letters_dir)
     letters_dir.mkdir()
-    forces = ["forces:"]
+    forces = ["singular: force", "plural: forces", "recipients:"]
     for n in range(count):
         slug = f"force-{n:05d}"
         forces += [
@@ -164,7 +165,7 @@ def synthetic_project(folder: Path, count: int) -> Path:
             "    nation: England",
         ]
         (letters_dir / f"{slug}.yaml").write_text(real[n % len(real)])
-    (project / "data" / "forces.yaml").write_text("\n".join(forces) + "\n")
+    (project / "data" / "recipients" / "police-forces.yaml").write_text("\n".join(forces) + "\n")
     return project
 
 

@@ -61,7 +61,7 @@ async def client(url: str, paths: list[str], deadline: float, edit: dict, stats:
     try:
         while time.monotonic() < deadline:
             edited = edit.get("at") is not None and not seen_edit
-            path = f"/letters/{EDITED_SLUG}.html" if edited else rng.choice(paths)
+            path = f"/apsp-2017/letters/{EDITED_SLUG}.html" if edited else rng.choice(paths)
             started = time.monotonic()
             try:
                 status, body = await fetch(reader, writer, parts.netloc, path)
@@ -96,7 +96,12 @@ def edit_findings(project: Path) -> None:
 
 
 async def run(url: str, project: Path, clients: int, seconds: float, server_pid: int, slugs: list[str], pdf_slugs: list[str]) -> dict:
-    paths = ["/", *(f"/letters/{s}" for s in slugs), *(f"/letters/{s}.html" for s in slugs), *(f"/letters/{s}.pdf" for s in pdf_slugs)]
+    paths = [
+        "/apsp-2017/",
+        *(f"/apsp-2017/letters/{s}" for s in slugs),
+        *(f"/apsp-2017/letters/{s}.html" for s in slugs),
+        *(f"/apsp-2017/letters/{s}.pdf" for s in pdf_slugs),
+    ]
     stats: dict = {"latencies": [], "errors": [], "edit_seen": []}
     edit: dict = {"at": None}
     started = time.monotonic()
@@ -141,8 +146,8 @@ def main() -> None:
     server = None
     if args.url is None:
         workdir = Path(tempfile.mkdtemp(prefix="letters-load-"))
-        for name in ("data", "templates"):
-            shutil.copytree(ROOT / name, workdir / name)
+        shutil.copytree(ROOT / "tests" / "fixtures" / "project" / "data", workdir / "data")  # the 43 letters of 2017
+        shutil.copytree(ROOT / "templates", workdir / "templates")
         server = subprocess.Popen(
             [sys.executable, "-m", "hmicfrs_letters", "--project", str(workdir), "serve", "--port", "0"],
             stdout=subprocess.PIPE,

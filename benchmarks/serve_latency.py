@@ -67,7 +67,7 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         project = Path(folder)
-        shutil.copytree(ROOT / "data", project / "data")
+        shutil.copytree(ROOT / "tests" / "fixtures" / "project" / "data", project / "data")  # the 43 letters of 2017
         shutil.copytree(ROOT / "templates", project / "templates")
 
         listening, ready, listing = [], [], []
@@ -93,7 +93,7 @@ def main() -> None:
                 browser = chromium(playwright)
                 page = browser.new_page(bypass_csp=True)  # the stamps are a script of ours, which the page's policy refuses
                 page.add_init_script(STAMP_PAINTS)
-                page.goto(url + "letters/cleveland")
+                page.goto(url + "apsp-2017/letters/cleveland")
                 page.frame_locator("#letter").get_by_text("We were pleased").wait_for()
                 page.wait_for_timeout(500)
                 for number in range(options.edits):

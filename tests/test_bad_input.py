@@ -31,10 +31,12 @@ def test_malformed_yaml(letters, project):
 
 
 def test_malformed_shared_file_stops_the_build(letters, project):
-    (project / "data" / "forces.yaml").write_text("forces:\n  - slug: kent\n   name: Kent\n")
+    (project / "data" / "recipients" / "police-forces.yaml").write_text("recipients:\n  - slug: kent\n   name: Kent\n")
     result = letters("build")
     assert result.exit_code == 1
-    assert errors(result) == ["Error: data/forces.yaml:3:4: while parsing a block collection: did not find expected '-' indicator"]
+    assert errors(result) == [
+        "Error: data/recipients/police-forces.yaml:3:4: while parsing a block collection: did not find expected '-' indicator"
+    ]
 
 
 def test_missing_key_and_wrong_type(letters, project):
@@ -50,7 +52,7 @@ def test_wrong_type_in_assessment_file(letters, project):
     path.write_text(path.read_text().replace("date: 2017-10-02", "date: 2 October 2017"))
     result = letters("check")
     assert result.exit_code == 1
-    assert errors(result) == ["Error: data/assessments/apsp-2017.yaml:4: 'date' should be a date written as YYYY-MM-DD, not text"]
+    assert "data/assessments/apsp-2017.yaml:4: 'date' should be a date written as YYYY-MM-DD, not text" in result.output.splitlines()
 
 
 def test_unknown_key_suggests_the_nearest(letters, project):
@@ -65,7 +67,7 @@ def test_force_file_not_in_forces_yaml(letters, project):
     result = letters("build", "--format", "html")
     assert result.exit_code == 1
     assert errors(result) == [
-        "Error: data/assessments/apsp-2017/kentish.yaml: 'kentish' is not a force in data/forces.yaml; did you mean 'kent'?"
+        "Error: data/assessments/apsp-2017/kentish.yaml: 'kentish' is not in data/recipients/police-forces.yaml; did you mean 'kent'?"
     ]
     assert len(list((project / "output" / "apsp-2017" / "html").iterdir())) == 43
 
@@ -84,7 +86,7 @@ def test_approved_letter_with_empty_findings(letters, project):
     write(project, "kent", "outcome: all-in-place\nstatus: approved\nfindings: '  '\n")
     result = letters("check")
     assert result.exit_code == 1
-    assert f"{KENT}:3: approved, but the findings are not written; fix it or set 'status: draft'" in result.output
+    assert f"{KENT}:3: approved, but 'findings' is not written; fix it or set 'status: draft'" in result.output
 
 
 def test_raw_html_in_findings_is_shown_as_text(letters, project):
@@ -94,14 +96,14 @@ def test_raw_html_in_findings_is_shown_as_text(letters, project):
     html = (project / "output" / "apsp-2017" / "html" / "kent.html").read_text()
     assert "<script>" not in html and "<b>" not in html
     assert "We found &lt;script&gt;alert(1)&lt;/script&gt; and &lt;b&gt;bold&lt;/b&gt;." in html
-    assert f"{KENT}:3: warning: findings contain HTML tags; they are printed as typed" in letters("check").output
+    assert f"{KENT}:3: warning: 'findings' contains HTML tags; they are printed as typed" in letters("check").output
 
 
 def test_image_in_findings_is_rejected(letters, project):
     write(project, "kent", "outcome: all-in-place\nstatus: draft\nfindings: 'See ![x](file:///etc/passwd).'\n")
     result = letters("build", "-f", "kent")
     assert result.exit_code == 1
-    assert errors(result) == [f"Error: {KENT}:3: findings may not contain images"]
+    assert errors(result) == [f"Error: {KENT}:3: 'findings' may not contain images"]
     assert not (project / "output" / "apsp-2017" / "pdf" / "kent.pdf").exists()
 
 
@@ -126,16 +128,17 @@ def test_template_syntax_error(letters, project):
 
 
 def test_undefined_variable_in_template(letters, project):
-    path = project / "templates" / "base" / "letter.html.j2"
-    text = path.read_text().replace("{{ force.name }}<br>", "{{ force.nmae }}<br>")
+    path = project / "templates" / "apsp-2017" / "letter.html.j2"
+    text = path.read_text().replace("{{ recipient.name }}<br>", "{{ force.nmae }}<br>")
     path.write_text(text)
     line = text[: text.index("nmae")].count("\n") + 1
     result = letters("build", "--format", "html")
     assert result.exit_code == 1
     assert (
-        f"Error: templates/base/letter.html.j2:{line}: 'hmicfrs_letters.core.models.Force object' has no attribute 'nmae'" in result.output
+        f"Error: templates/apsp-2017/letter.html.j2:{line}: 'hmicfrs_letters.core.models.Recipient object' has no attribute 'nmae'"
+        in result.output
     )
-    assert f"templates/base/letter.html.j2:{line}:" in letters("check").output
+    assert f"templates/apsp-2017/letter.html.j2:{line}:" in letters("check").output
 
 
 def test_file_that_is_not_utf8(letters, project):

@@ -30,10 +30,11 @@ def test_list_json(letters):
     result = letters("list", "--json")
     assert result.exit_code == 0
     document = json.loads(result.stdout)
-    assert document["assessment"] == "apsp-2017"
+    assert document["assessments"] == ["apsp-2017"] and document["problems"] == []
     by_slug = {entry["slug"]: entry for entry in document["letters"]}
     assert len(by_slug) == 43
     assert by_slug["cleveland"] == {
+        "assessment": "apsp-2017",
         "slug": "cleveland",
         "name": "Cleveland Police",
         "outcome": "implementation-started",
@@ -42,7 +43,7 @@ def test_list_json(letters):
         "warnings": 0,
         "file": "data/assessments/apsp-2017/cleveland.yaml",
     }
-    assert by_slug["kent"]["status"] == "draft" and by_slug["kent"]["warnings"] == 2
+    assert by_slug["kent"]["status"] == "draft" and by_slug["kent"]["warnings"] == 3  # draft, pending, findings to write
 
 
 def test_check_json_counts_and_places_every_problem(letters, project):
@@ -68,7 +69,7 @@ def test_verify_json(letters, project):
     result = letters("verify", "-f", "cleveland", "-f", "kent", "--json")
     assert result.exit_code == 1
     document = json.loads(result.stdout)
-    assert document["checked"] == ["cleveland"]
+    assert document["checked"] == ["apsp-2017/cleveland"]
     assert [(p["path"], p["message"]) for p in document["problems"]] == [
         ("output/apsp-2017/pdf/kent.pdf", "Kent Police: no PDF; run `letters build`")
     ]

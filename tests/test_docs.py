@@ -7,7 +7,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT
+from conftest import FIXTURES, ROOT
 from hmicfrs_letters.cli import app
 
 GUIDE = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
@@ -42,3 +42,16 @@ def test_every_command_has_a_section_in_the_guide(command: str):
 )
 def test_every_option_is_in_the_guide(command: tuple[str, ...], option: str):
     assert f"`{option}" in GUIDE or f" {option}" in GUIDE, f"{' '.join(('letters', *command))} {option} is not in docs/guide.md"
+
+
+def series_blocks() -> dict[str, str]:
+    """The files the guide's "Adding a series" shows: each code block titled with its path."""
+    section = GUIDE.split("## Adding a series", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r'```\w* title="([^"]+)"\n(.*?)```', section, flags=re.DOTALL))
+
+
+def test_adding_a_series_shows_exactly_the_files_the_series_tests_build():
+    series = FIXTURES / "series"
+    shown = series_blocks()
+    files = {path.relative_to(series).as_posix(): path.read_text(encoding="utf-8") for path in series.rglob("*") if path.is_file()}
+    assert shown == files

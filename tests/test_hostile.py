@@ -119,7 +119,7 @@ def test_markdown_image_of_a_local_file_is_refused(letters, project, listener):
     )
     result = letters("build", "--force", "kent", "--jobs", "1")
     assert result.exit_code == 1
-    assert f"Error: {KENT}:3: findings may not contain images" in result.output
+    assert f"Error: {KENT}:3: 'findings' may not contain images" in result.output
     assert requests == []
 
 
@@ -165,7 +165,7 @@ def test_an_overlong_findings_paragraph_is_an_error(letters, project):
     letter_file(project, "kent").write_text("outcome: pending\nstatus: draft\nfindings: '" + "word " * 5000 + "'\n")
     result = letters("check")
     assert result.exit_code == 1
-    assert f"{KENT}:3: findings are 25,000 characters long; the limit is 20,000" in result.output
+    assert f"{KENT}:3: 'findings' is 25,000 characters long; the limit is 20,000" in result.output
 
 
 @pytest.mark.parametrize("slug", ["../kent", "/etc/passwd", "kent\x00", "kent/../../x", "ｋｅｎｔ", "kent\u202e"])
@@ -185,7 +185,7 @@ def test_odd_letter_file_names_are_refused(letters, project, name):
 
 
 def test_slugs_in_forces_yaml_cannot_name_paths(letters, project):
-    forces = project / "data" / "forces.yaml"
+    forces = project / "data" / "recipients" / "police-forces.yaml"
     forces.write_text(forces.read_text().replace("slug: kent\n", "slug: ../../kent\n"))
     result = letters("build")
     assert result.exit_code == 1

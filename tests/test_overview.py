@@ -23,7 +23,9 @@ def data(project: Path) -> tuple[dict, dict[str, dict], dict[str, str]]:
     folder = project / "data" / "assessments"
     assessment = yaml.safe_load((folder / "apsp-2017.yaml").read_text())
     letters = {p.stem: yaml.safe_load(p.read_text()) for p in sorted((folder / "apsp-2017").glob("*.yaml"))}
-    names = {f["slug"]: f["name"] for f in yaml.safe_load((project / "data" / "forces.yaml").read_text())["forces"]}
+    names = {
+        f["slug"]: f["name"] for f in yaml.safe_load((project / "data" / "recipients" / "police-forces.yaml").read_text())["recipients"]
+    }
     return assessment, letters, names
 
 
@@ -112,7 +114,7 @@ def test_overview_pdf_and_manifest_are_built_with_the_letters(letters, project):
     _, letters_data, _ = data(project)
     assert {slug: entry["status"] for slug, entry in manifest["letters"].items()} == {s: d["status"] for s, d in letters_data.items()}
     assert manifest["letters"]["cleveland"] == {
-        "force": "Cleveland Police",
+        "recipient": "Cleveland Police",
         "outcome": "implementation-started",
         "status": "approved",
         "built": True,

@@ -87,7 +87,8 @@ def test_a_letter_whose_pdf_fails_its_text_check_is_an_error_of_check_with_the_r
     result = letters("check")
     assert result.exit_code == 1
     assert (
-        f"{CLEVELAND}: PDF rendering failed: PdfTextMismatch: the PDF's text lacks 1 passage of the letter, first: 'Yours sincerely'"
+        f"{CLEVELAND}: PDF rendering failed: PdfTextMismatch: the PDF's text lacks 1 passage of the letter, first: 'Yours sincerely'; "
+        "the stylesheet changes the words the PDF holds: `text-transform: uppercase` in `.sign-off p:first-child`"
     ) in result.output.splitlines()
     assert "43 errors" in result.output
     assert not list((project / "output" / ".cache" / "pdf").rglob("*"))  # no PDF that failed is cached

@@ -66,12 +66,12 @@ def test_index_lists_every_force_with_outcome_status_and_problems(client, projec
     response = client.get("/")
     assert response.status_code == 200
     assert len(rows(response.text)) == 43
-    assert '<a href="/letters/cleveland">Cleveland Police</a>' in response.text
+    assert '<a href="/apsp-2017/letters/cleveland">Cleveland Police</a>' in response.text
     assert "Letters dated 2 October 2017: 43 forces, 2 approved," in response.text
-    # Kent: pending and draft, and the two warnings `letters check` prints for it.
-    assert len(check_lines(project, "kent")) == 2
+    # Kent: pending and draft, and the three warnings `letters check` prints for it.
+    assert len(check_lines(project, "kent")) == 3
     kent = response.text[response.text.index(">Kent Police<") :].split("</tr>")[0]
-    assert "<td>Pending</td>" in kent and ">draft</span>" in kent and "0 errors, 2 warnings" in kent
+    assert "<td>Pending</td>" in kent and ">draft</span>" in kent and "0 errors, 3 warnings" in kent
 
 
 def test_index_filters_and_sorts(client, preview, project):
@@ -90,28 +90,31 @@ def test_index_filters_and_sorts(client, preview, project):
 
 def test_problem_counts_are_those_of_letters_check(project, preview):
     save(preview, letter_file(project, "kent"), "outcome: started\nstatus: aproved\nfindings: ''\n")
-    shown = {p for view in preview.views() for p in view.problems} | set(preview.general_problems())
+    series = preview.get("apsp-2017")
+    shown = {p for view in series.all_views() for p in view.problems} | set(series.general_problems())
     assert shown == set(check_batch(load_batch(Project.at(project))))
-    assert len(preview.view("kent").problems) == len(check_lines(project, "kent")) == 2
+    assert len(series.view("kent").problems) == len(check_lines(project, "kent")) == 2
 
 
 # --- a letter --------------------------------------------------------------------------------
 
 
 def test_letter_page_shows_its_problems_a_pdf_link_and_the_letter_frame(client, project):
-    page = client.get("/letters/kent")
+    page = client.get("/apsp-2017/letters/kent")
     assert page.status_code == 200
     for line in check_lines(project, "kent"):
         assert f'<li class="warning">{escape(line)}</li>' in page.text
-    assert '<a href="/letters/kent.pdf">PDF</a>' in page.text
-    assert '<iframe id="letter" title="The letter to Kent Police" src="/letters/kent.html" sandbox="allow-same-origin">' in page.text
-    assert "No problems" in client.get("/letters/cleveland").text
+    assert '<a href="/apsp-2017/letters/kent.pdf">PDF</a>' in page.text
+    assert (
+        '<iframe id="letter" title="The letter to Kent Police" src="/apsp-2017/letters/kent.html" sandbox="allow-same-origin">' in page.text
+    )
+    assert "No problems" in client.get("/apsp-2017/letters/cleveland").text
 
 
 def test_letter_frame_is_the_letter_as_built(client, preview):
-    batch = preview.batch
+    batch = preview.get("apsp-2017").batch
     (cleveland,) = batch.select(["cleveland"])
-    response = client.get("/letters/cleveland.html")
+    response = client.get("/apsp-2017/letters/cleveland.html")
     assert response.status_code == 200
     assert response.text == render_letter(preview.templates, batch.assessment, cleveland.letter, cleveland.shown)
     assert CLEVELAND_FINDINGS in response.text
@@ -119,16 +122,16 @@ def test_letter_frame_is_the_letter_as_built(client, preview):
 
 
 def test_pdf_is_rendered_on_request_and_cached_by_content(client, preview, project):
-    first = client.get("/letters/cleveland.pdf")
+    first = client.get("/apsp-2017/letters/cleveland.pdf")
     assert first.status_code == 200 and first.headers["content-type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(first.content))
     assert len(reader.pages) == 2
     assert "Cleveland Police" in reader.pages[0].extract_text()
-    assert client.get("/letters/cleveland.pdf").content == first.content
+    assert client.get("/apsp-2017/letters/cleveland.pdf").content == first.content
     assert preview.pdf_renders == 1
     # A fresh server finds it in the same cache as `letters build`.
     fresh = Preview(Project.at(project))
-    assert TestClient(create_app(fresh, ["testserver"], watching=False)).get("/letters/cleveland.pdf").content == first.content
+    assert TestClient(create_app(fresh, ["testserver"], watching=False)).get("/apsp-2017/letters/cleveland.pdf").content == first.content
     assert fresh.pdf_renders == 0
 
 
@@ -136,7 +139,7 @@ def test_the_previews_pdf_passes_the_builds_text_check_and_one_that_fails_is_nev
     """The preview makes PDFs along the build's one path: a stylesheet that changes the words fails it, and nothing is cached."""
     css = project / "templates" / "base" / "letter.css"
     save(preview, css, css.read_text() + "\n.sign-off p:first-child { text-transform: uppercase; }\n")
-    response = client.get("/letters/cleveland.pdf")
+    response = client.get("/apsp-2017/letters/cleveland.pdf")
     assert response.status_code == 500
     assert (
         "data/assessments/apsp-2017/cleveland.yaml: PDF rendering failed: PdfTextMismatch: "
@@ -148,9 +151,9 @@ def test_the_previews_pdf_passes_the_builds_text_check_and_one_that_fails_is_nev
 
 def test_no_pdf_for_a_letter_with_errors(client, preview, project):
     save(preview, letter_file(project, "cleveland"), "outcome: implementation-started\nstatus: approved\nfindings: ''\n")
-    response = client.get("/letters/cleveland.pdf")
+    response = client.get("/apsp-2017/letters/cleveland.pdf")
     assert response.status_code == 422
-    assert "approved, but the findings are not written" in response.text
+    assert "approved, but &#39;findings&#39; is not written" in response.text
     assert preview.pdf_renders == 0
 
 
@@ -161,17 +164,17 @@ def test_broken_yaml_shows_the_check_line_and_recovers(client, preview, project)
     path = letter_file(project, "cleveland")
     good = path.read_text()
     change = save(preview, path, good.replace("status: approved", "status: [approved"))
-    assert change.letters == {"cleveland"} and not change.every_letter
+    assert change.letters == {"apsp-2017/cleveland"} and not change.every_letter
     (line,) = check_lines(project, "cleveland")
     assert line.startswith("data/assessments/apsp-2017/cleveland.yaml:4:")
-    frame = client.get("/letters/cleveland.html")
+    frame = client.get("/apsp-2017/letters/cleveland.html")
     assert frame.status_code == 422
     assert escape(line) in frame.text
-    assert "1 error, 0 warnings" in client.get("/letters/cleveland").text
+    assert "1 error, 0 warnings" in client.get("/apsp-2017/letters/cleveland").text
     assert client.get("/").status_code == 200  # the others are still there
 
     save(preview, path, good)
-    assert CLEVELAND_FINDINGS in client.get("/letters/cleveland.html").text
+    assert CLEVELAND_FINDINGS in client.get("/apsp-2017/letters/cleveland.html").text
 
 
 def test_template_error_shows_its_place_for_every_letter_and_recovers(client, preview, project):
@@ -181,46 +184,47 @@ def test_template_error_shows_its_place_for_every_letter_and_recovers(client, pr
     assert change.every_letter
     result = CliRunner().invoke(cli, ["--project", str(project), "check"])
     (line,) = [x for x in result.stdout.splitlines() if x.startswith("templates/")]
-    assert line == "templates/apsp-2017/letter.html.j2:17: 'hmicfrs_letters.core.models.Contact object' has no attribute 'nmae'"
-    problem = client.get("/letters/durham.html")
+    assert line == "templates/apsp-2017/letter.html.j2:34: 'hmicfrs_letters.core.models.Contact object' has no attribute 'nmae'"
+    problem = client.get("/apsp-2017/letters/durham.html")
     assert problem.status_code == 422
     assert escape(line) in problem.text
-    assert "invalid" in client.get("/letters/durham").text
+    assert "invalid" in client.get("/apsp-2017/letters/durham").text
 
     save(preview, template, "{% block body %}{% endblok %}")
-    syntax = client.get("/letters/durham.html").text
+    syntax = client.get("/apsp-2017/letters/durham.html").text
     assert "templates/apsp-2017/letter.html.j2:1: Encountered unknown tag &#39;endblok&#39;." in syntax
     save(preview, template, good)
-    assert "If you have any queries, please contact" in client.get("/letters/durham.html").text
+    assert "If you have any queries, please contact" in client.get("/apsp-2017/letters/durham.html").text
 
 
 def test_broken_shared_file_shows_on_every_page_and_recovers(client, preview, project):
-    forces = project / "data" / "forces.yaml"
+    forces = project / "data" / "recipients" / "police-forces.yaml"
     good = forces.read_text()
-    change = save(preview, forces, "forces: [\n")
+    change = save(preview, forces, "recipients: [\n")
     assert change.every_letter
     result = CliRunner().invoke(cli, ["--project", str(project), "check"])
-    (line,) = [x.removeprefix("Error: ") for x in result.output.splitlines() if x.startswith("Error: data/forces.yaml:")]
-    for url in ("/", "/letters/kent", "/letters/kent.html", "/letters/kent.pdf"):
+    (line,) = [x for x in result.output.splitlines() if x.startswith("data/recipients/police-forces.yaml:")]
+    for url in ("/", "/apsp-2017/letters/kent", "/apsp-2017/letters/kent.html", "/apsp-2017/letters/kent.pdf"):
         response = client.get(url)
         assert response.status_code == 500, url
         assert line in response.text, url
     save(preview, forces, good)
-    assert client.get("/letters/kent").status_code == 200
+    assert client.get("/apsp-2017/letters/kent").status_code == 200
     assert len(rows(client.get("/").text)) == 43
 
 
 def test_unchanged_letters_are_not_rendered_again(preview, project):
+    series = preview.get("apsp-2017")
     for slug in ("cleveland", "durham"):
-        preview.view(slug)
+        series.view(slug)
     path = letter_file(project, "cleveland")
     change = save(preview, path, path.read_text().replace("We were pleased", "We were delighted"))
-    assert change.letters == {"cleveland"}
-    assert "We were delighted" in preview.view("cleveland").html
-    preview.view("durham")
-    assert preview.renders == {"cleveland": 2, "durham": 1}
+    assert change.letters == {"apsp-2017/cleveland"}
+    assert "We were delighted" in series.view("cleveland").html
+    series.view("durham")
+    assert preview.renders == {"apsp-2017/cleveland": 2, "apsp-2017/durham": 1}
     assert save(preview, path, path.read_text()) is None  # saved again unchanged: nothing to refresh
-    assert json.loads(change.event()) == {"version": 1, "letters": ["cleveland"]}
+    assert json.loads(change.event()) == {"version": 1, "letters": ["apsp-2017/cleveland"]}
 
 
 # --- safety ----------------------------------------------------------------------------------
@@ -229,14 +233,14 @@ def test_unchanged_letters_are_not_rendered_again(preview, project):
 @pytest.mark.parametrize(
     "path",
     [
-        "/letters/..%2F..%2Fdata%2Fforces.yaml",
-        "/letters/..%2F..%2Fpyproject.toml.html",
-        "/letters/%2e%2e",
-        "/letters/%2e%2e.pdf",
-        "/letters/..%5C..%5Cpyproject.toml",
+        "/apsp-2017/letters/..%2F..%2Fdata%2Fforces.yaml",
+        "/apsp-2017/letters/..%2F..%2Fpyproject.toml.html",
+        "/apsp-2017/letters/%2e%2e",
+        "/apsp-2017/letters/%2e%2e.pdf",
+        "/apsp-2017/letters/..%5C..%5Cpyproject.toml",
         "/_preview/..%2F..%2F..%2Fpyproject.toml",
         "/_preview/%2e%2e/%2e%2e/%2e%2e/pyproject.toml",
-        "/data/forces.yaml",
+        "/data/recipients/police-forces.yaml",
         "/templates/preview/reload.js",
         "/templates/assets/pdf.css",
         "/%2e%2e/%2e%2e/etc/passwd",
@@ -246,28 +250,41 @@ def test_unchanged_letters_are_not_rendered_again(preview, project):
 def test_no_file_outside_the_routes_is_served(client, path):
     response = client.get(path)
     assert response.status_code == 404
-    assert "forces:" not in response.text and "root:" not in response.text and "[project]" not in response.text
+    assert "recipients:" not in response.text and "root:" not in response.text and "[project]" not in response.text
 
 
 def test_traversal_on_the_wire_is_404(project):
     """Raw request lines, as a hostile client would send them, with no client-side normalising."""
     with running(project) as server:
-        for target in ("/../../pyproject.toml", "/letters/../../data/forces.yaml", "/letters/..%2f..%2fdata%2fforces.yaml"):
+        for target in (
+            "/../../pyproject.toml",
+            "/apsp-2017/letters/../../data/recipients/police-forces.yaml",
+            "/apsp-2017/letters/..%2f..%2fdata%2fforces.yaml",
+        ):
             with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
                 conn.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
                 reply = b"".join(iter(lambda: conn.recv(65536), b""))
             assert reply.startswith(b"HTTP/1.1 404"), (target, reply[:100])
-            assert b"forces:" not in reply and b"[project]" not in reply
+            assert b"recipients:" not in reply and b"[project]" not in reply
 
 
 def test_letter_data_is_escaped_everywhere(client, preview, project):
     hostile = "<script>alert(1)</script>"
-    forces = project / "data" / "forces.yaml"
+    forces = project / "data" / "recipients" / "police-forces.yaml"
     save(preview, forces, forces.read_text().replace("name: Kent Police", f"name: 'Kent {hostile}'"))
     save(preview, letter_file(project, "kent"), f"outcome: pending\nstatus: draft\nfindings: '{hostile} <img src=x onerror=alert(2)>'\n")
     save(preview, letter_file(project, "durham"), f"outcome: pending\nstatus: draft\nfindings: ''\n'{hostile}': 1\n")
-    pages = [client.get(url).text for url in ("/", "/letters/kent", "/letters/kent.html", "/letters/durham", "/letters/durham.html")]
-    pages.append(client.get("/letters/nope<script>alert(3)</script>").text)
+    pages = [
+        client.get(url).text
+        for url in (
+            "/",
+            "/apsp-2017/letters/kent",
+            "/apsp-2017/letters/kent.html",
+            "/apsp-2017/letters/durham",
+            "/apsp-2017/letters/durham.html",
+        )
+    ]
+    pages.append(client.get("/apsp-2017/letters/nope<script>alert(3)</script>").text)
     for text in pages:
         assert "<script>alert" not in text and "<img src=x" not in text
         assert "&lt;script&gt;alert(" in text
@@ -277,13 +294,13 @@ def test_pages_refuse_a_foreign_host_and_carry_a_policy(preview):
     local = TestClient(create_app(preview, allowed_hosts=["127.0.0.1", "localhost"], watching=False), base_url="http://127.0.0.1:8000")
     assert local.get("/").status_code == 200
     assert local.get("/", headers={"host": "attacker.example"}).status_code == 400  # DNS rebinding
-    page = local.get("/letters/kent")
+    page = local.get("/apsp-2017/letters/kent")
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["cache-control"] == "no-store"
 
 
 def test_unknown_letter_is_404_with_a_hint(client):
-    response = client.get("/letters/kentt")
+    response = client.get("/apsp-2017/letters/kentt")
     assert response.status_code == 404
     assert "no letter for force &#39;kentt&#39;; did you mean &#39;kent&#39;?" in response.text
 
@@ -299,8 +316,8 @@ def test_saved_edit_reaches_open_pages_as_an_event(project):
         assert json.loads(next(lines).removeprefix("data: ")) == {"version": 0, "letters": "all"}
         path.write_text(path.read_text().replace("We were pleased", "We were delighted"))
         event = next(line for line in lines if line.startswith("data: "))
-        assert json.loads(event.removeprefix("data: ")) == {"version": 1, "letters": ["cleveland"]}
-        assert "We were delighted" in http.get(server.url + "letters/cleveland.html").text
+        assert json.loads(event.removeprefix("data: ")) == {"version": 1, "letters": ["apsp-2017/cleveland"]}
+        assert "We were delighted" in http.get(server.url + "apsp-2017/letters/cleveland.html").text
 
 
 def test_loopback_addresses():

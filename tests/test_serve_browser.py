@@ -55,7 +55,7 @@ def frame_scroll(page: Page) -> int:
 
 def test_saved_edit_appears_in_the_open_letter_by_itself(page: Page, project: Path, tmp_path: Path):
     with running(project) as server:
-        page.goto(server.url + "letters/cleveland")
+        page.goto(server.url + "apsp-2017/letters/cleveland")
         letter = page.frame_locator("#letter")
         expect(letter.get_by_text(CLEVELAND_START)).to_be_visible()
         page.evaluate("window.notReloaded = true; document.getElementById('letter').contentWindow.scrollTo(0, 300)")
@@ -75,7 +75,7 @@ def test_broken_yaml_shows_its_error_and_recovers_by_itself(page: Page, project:
     path = letter_file(project, "cleveland")
     good = path.read_text()
     with running(project) as server:
-        page.goto(server.url + "letters/cleveland")
+        page.goto(server.url + "apsp-2017/letters/cleveland")
         letter = page.frame_locator("#letter")
         expect(letter.get_by_text(CLEVELAND_START)).to_be_visible()
 
@@ -89,7 +89,7 @@ def test_broken_yaml_shows_its_error_and_recovers_by_itself(page: Page, project:
         path.write_text(good)
         expect(letter.get_by_text(CLEVELAND_START)).to_be_visible(timeout=10_000)
         expect(page.locator("#problems")).to_have_text("No problems")
-        expect(page.locator("#actions a")).to_have_attribute("href", "/letters/cleveland.pdf")
+        expect(page.locator("#actions a")).to_have_attribute("href", "/apsp-2017/letters/cleveland.pdf")
 
 
 def test_index_follows_edits_and_filters(page: Page, project: Path, tmp_path: Path):
@@ -97,7 +97,7 @@ def test_index_follows_edits_and_filters(page: Page, project: Path, tmp_path: Pa
         page.goto(server.url)
         expect(page.locator("tbody tr")).to_have_count(43)
         kent = page.locator("tbody tr", has_text="Kent Police")
-        expect(kent).to_contain_text("0 errors, 2 warnings")
+        expect(kent).to_contain_text("0 errors, 3 warnings")
 
         letter_file(project, "kent").write_text("outcome: pending\nstatus: draft\nfindings: ''\nsumary: x\n")
         expect(kent).to_contain_text("1 error, 0 warnings", timeout=10_000)
@@ -108,7 +108,7 @@ def test_index_follows_edits_and_filters(page: Page, project: Path, tmp_path: Pa
         page.get_by_role("button", name="Show").click()
         expect(page.locator("tbody tr")).to_have_count(2)
         page.get_by_role("link", name="Cleveland Police", exact=True).click()
-        expect(page).to_have_url(re.compile(r"/letters/cleveland$"))
+        expect(page).to_have_url(re.compile(r"/apsp-2017/letters/cleveland$"))
 
 
 def test_no_serious_accessibility_problems(browser: Browser, project: Path):

@@ -13,7 +13,7 @@ from hmicfrs_letters.core.validate import load_batch
 from hmicfrs_letters.workflow.wording import fingerprint, fixed_wording
 
 ASSESSMENT = "data/assessments/apsp-2017.yaml"
-LOCK_LINE = 11
+LOCK_LINE = 13
 MISMATCH = (
     f"{ASSESSMENT}:{LOCK_LINE}: the letters' fixed wording differs from the approved wording (changes below); "
     "fix the templates, or run `letters approve-wording` if the change is approved"
@@ -32,8 +32,8 @@ def test_the_recorded_fingerprint_is_the_wording_of_the_templates(fixture_projec
     assert approved.read_text() == text
     assert hashlib.sha256(approved.read_bytes()).hexdigest() == batch.assessment.wording_sha256
     # The varying parts are held neutral; the fixed parts are all there.
-    assert "Dear {force.chief_officer_title}\n" in text
-    assert "{letter.findings}\n" in text
+    assert "Dear {recipient.chief_officer_title}\n" in text
+    assert "{findings}\n" in text
     assert "Yours sincerely\n" in text
 
 

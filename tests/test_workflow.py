@@ -35,7 +35,7 @@ def test_new_writes_a_draft_with_the_outcomes_standard_findings(letters, project
     assert f"Wrote {LETTERS}/kent.yaml (draft)" in result.output
     letter = read_letter(project, "kent")
     standard = load_batch(Project.at(project)).assessment.category("plans-not-commenced").standard_findings
-    assert (letter.outcome, letter.status, letter.findings) == ("plans-not-commenced", "draft", standard)
+    assert (letter.outcome, letter.status, letter.text("findings")) == ("plans-not-commenced", "draft", standard)
     text = letter_file(project, "kent").read_text()
     assert text.startswith("# Kent Police. Started by `letters new`")
     assert max(len(line) for line in text.splitlines()) <= 100  # wrapped for an editor
@@ -45,7 +45,7 @@ def test_new_without_outcome_is_pending_with_a_placeholder(letters, project):
     letter_file(project, "kent").unlink()
     assert letters("new", "--force", "kent").exit_code == 0
     letter = read_letter(project, "kent")
-    assert (letter.outcome, letter.status, letter.findings) == ("pending", "draft", "")
+    assert (letter.outcome, letter.status, letter.text("findings")) == ("pending", "draft", "")
     result = letters("check", "--no-pages")
     assert result.exit_code == 0
     assert f"{LETTERS}/kent.yaml:3: warning: outcome pending" in result.output
@@ -62,7 +62,7 @@ def test_new_refuses_to_overwrite(letters, project):
 def test_new_refuses_an_unknown_force_or_outcome(letters, project):
     result = letters("new", "--force", "kentt")
     assert result.exit_code == 1
-    assert result.output == "Error: data/forces.yaml: no force 'kentt'; did you mean 'kent'?\n"
+    assert result.output == "Error: data/recipients/police-forces.yaml: no force 'kentt'; did you mean 'kent'?\n"
     letter_file(project, "kent").unlink()
     result = letters("new", "--force", "kent", "--outcome", "all-in-plac")
     assert result.exit_code == 1
@@ -94,7 +94,7 @@ def test_approve_says_why_per_letter(letters, project):
     assert f"{LETTERS}/cumbria.yaml: approved" in result.output
     assert (
         f"Error: {LETTERS}/kent.yaml: not approved: the outcome is pending; set 'outcome' to one of: {OUTCOMES}; "
-        "the findings are not written\n"
+        "'findings' is not written\n"
     ) in result.output
     assert "1 approved, 1 refused" in result.output
     assert letter_file(project, "kent").read_bytes() == kent
@@ -105,7 +105,7 @@ def test_approve_refuses_a_placeholder(letters, project):
     edit(letter_file(project, "cumbria"), "Your plans submitted", "Your plans submitted on [date] TODO")
     result = letters("approve", "cumbria")
     assert result.exit_code == 1
-    assert f"Error: {LETTERS}/cumbria.yaml: not approved: the findings hold a placeholder: '[date]', 'TODO'" in result.output
+    assert f"Error: {LETTERS}/cumbria.yaml: not approved: 'findings' holds a placeholder: '[date]', 'TODO'" in result.output
     assert read_letter(project, "cumbria").status == "draft"
 
 
@@ -135,7 +135,7 @@ def test_an_approved_letter_with_a_placeholder_fails_the_check(letters, project)
     result = letters("check", "--no-pages")
     assert result.exit_code == 1
     assert (
-        f"{LETTERS}/cleveland.yaml:4: approved, but the findings hold a placeholder: '[very]'; fix it or set 'status: draft'"
+        f"{LETTERS}/cleveland.yaml:4: approved, but 'findings' holds a placeholder: '[very]'; fix it or set 'status: draft'"
         in result.output
     )
 
@@ -157,7 +157,7 @@ def test_final_build_refuses_when_the_wording_changed(letters, project):
     edit(project / "templates" / "base" / "letter.html.j2", "Yours sincerely", "Yours, sincerely")
     result = letters("build", "--final", "--force", "cleveland")
     assert result.exit_code == 1
-    assert "data/assessments/apsp-2017.yaml:11: final build refused: the fixed wording is not the approved wording" in result.output
+    assert "data/assessments/apsp-2017.yaml:13: final build refused: the fixed wording is not the approved wording" in result.output
 
 
 def test_from_new_to_a_verified_final_build(letters, project):

@@ -2,7 +2,9 @@
 
 Each command imports its machinery when it runs, so that `letters list` does not pay for the
 build's, and `letters --help` for nobody's. A LetterError becomes its `Error: path:line: message`
-lines and exit status 1; wrong usage is typer's exit status 2.
+lines and exit status 1; wrong usage is typer's exit status 2. `build`, `check`, `list`,
+`verify` and `serve` cover every assessment of the project unless `--assessment` names some;
+one assessment that cannot be read fails alone.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -24,11 +26,12 @@ from hmicfrs_letters.pdf import LETTER_TIME_LIMIT
 from hmicfrs_letters.pool import default_jobs
 
 if TYPE_CHECKING:
+    from hmicfrs_letters.core.project import Project
     from hmicfrs_letters.core.validate import Batch
 
 app = typer.Typer(
     help="Standard HMICFRS letters from YAML data, rendered to HTML and PDF.\n\n"
-    "Example: letters build    (every letter of the only assessment, into output/)",
+    "Example: letters build    (every letter of every assessment, into output/)",
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -40,18 +43,41 @@ class Format(StrEnum):
     pdf = "pdf"
 
 
-AssessmentOption = Annotated[
-    str | None, typer.Option("--assessment", "-a", help="Assessment slug (a file in data/assessments/); optional when there is only one.")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on standard output instead of text.")]
-OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: output/ in the project).", file_okay=False)]
-
-
 def _complete_slugs(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Shell completion of a force's slug: the names of the project's letter files."""
+    """Shell completion of a recipient's slug: the names of the project's letter files."""
     project = Path(ctx.find_root().params.get("project") or ".")
     found = {path.stem for path in project.glob("data/assessments/*/*.yaml")}
     return sorted(slug for slug in found if slug.startswith(incomplete))
+
+
+def _complete_assessments(ctx: typer.Context, incomplete: str) -> list[str]:
+    project = Path(ctx.find_root().params.get("project") or ".")
+    return sorted(path.stem for path in project.glob("data/assessments/*.yaml") if path.stem.startswith(incomplete))
+
+
+AssessmentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--assessment",
+        "-a",
+        help="Assessment slug (a file in data/assessments/); optional when there is only one.",
+        autocompletion=_complete_assessments,
+    ),
+]
+AssessmentsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--assessment", "-a", help="Only this assessment (repeatable); every assessment by default.", autocompletion=_complete_assessments
+    ),
+]
+RecipientsOption = Annotated[
+    list[str] | None,
+    typer.Option("--recipient", "-r", help="Only this recipient's letter (repeatable).", autocompletion=_complete_slugs),
+]
+# In command-line convention --force means "overwrite": it stays only as a hidden alias of --recipient.
+ForceAlias = Annotated[list[str] | None, typer.Option("--force", "-f", hidden=True, autocompletion=_complete_slugs)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on standard output instead of text.")]
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: output/ in the project).", file_okay=False)]
 
 
 def _show_version(value: bool) -> None:
@@ -71,11 +97,48 @@ def main_options(
     ctx.obj = project
 
 
-def _batch(ctx: typer.Context, assessment: str | None) -> Batch:
+def _project(ctx: typer.Context) -> Project:
     from hmicfrs_letters.core.project import Project
+
+    return Project.at(ctx.obj)
+
+
+def _batch(ctx: typer.Context, assessment: str | None) -> Batch:
     from hmicfrs_letters.core.validate import load_batch
 
-    return load_batch(Project.at(ctx.obj), assessment)
+    return load_batch(_project(ctx), assessment)
+
+
+def _batches(ctx: typer.Context, assessments: Sequence[str] | None, recipients: Sequence[str] = ()) -> tuple[list[Batch], list[Problem]]:
+    """The batches of these assessments (all by default), and the problems of those that cannot be read.
+
+    With recipients named, only the assessments that have a letter for one of them; a recipient
+    that none has is an error, with the nearest slug as a hint.
+    """
+    from hmicfrs_letters.core.models import did_you_mean
+    from hmicfrs_letters.core.validate import load_batch
+
+    project = _project(ctx)
+    batches, problems = [], []
+    for slug in project.select_assessments(assessments or ()):
+        try:
+            batches.append(load_batch(project, slug))
+        except LetterError as exc:
+            problems += exc.problems
+    if recipients:
+        known = {item.slug for batch in batches for item in batch.letters}
+        unknown = [slug for slug in recipients if slug not in known]
+        if unknown and len(batches) == 1:
+            batches[0].select(unknown)  # raises, with the assessment's own words and the nearest slug
+        if unknown:
+            folder = project.shown(project.data_dir / "assessments")
+            raise LetterError([Problem(folder, f"no letter for '{slug}' in any assessment{did_you_mean(slug, known)}") for slug in unknown])
+        batches = [batch for batch in batches if any(item.slug in recipients for item in batch.letters)]
+    return batches, problems
+
+
+def _recipients(recipient: list[str] | None, force: list[str] | None) -> list[str]:
+    return [*(recipient or ()), *(force or ())]
 
 
 def _color() -> bool | None:
@@ -128,10 +191,9 @@ def _reporting() -> Iterator[None]:
 @app.command()
 def build(
     ctx: typer.Context,
-    assessment: AssessmentOption = None,
-    force: Annotated[
-        list[str] | None, typer.Option("--force", "-f", help="Build only this force's letter (repeatable).", autocompletion=_complete_slugs)
-    ] = None,
+    assessment: AssessmentsOption = None,
+    recipient: RecipientsOption = None,
+    force: ForceAlias = None,
     format: Annotated[list[Format] | None, typer.Option("--format", help="html or pdf (repeatable); both by default.")] = None,
     out: OutOption = None,
     jobs: Annotated[
@@ -146,46 +208,63 @@ def build(
     """Build letters into output/<assessment>/html, pdf and index.html, with overview and manifest.
 
     \b
+    Every assessment unless --assessment names some; output/index.html lists them.
     Examples:
       letters build
-      letters build --force cleveland --format pdf
+      letters build --assessment apsp-2017 --recipient cleveland --format pdf
       letters build --final    (every letter approved: the letters to issue)
       letters build --jobs 4 --rebuild
       letters --project ~/my-letters build --out /tmp/letters
     """
+    from hmicfrs_letters.build.home import write_home
     from hmicfrs_letters.workflow.final import publish
 
+    slugs = _recipients(recipient, force)
+    failed, built = False, False
     with ExitStack() as stack:
         stack.enter_context(_reporting())
-        batch = _batch(ctx, assessment)
-        total = len(batch.select(force or ()))
+        batches, problems = _batches(ctx, assessment, slugs)
+        _fail(problems)
+        failed = bool(problems)
+        plan = [(batch, [slug for slug in slugs if slug in {item.slug for item in batch.letters}]) for batch in batches]
+        total = sum(len(batch.select(chosen)) for batch, chosen in plan)
         bar = stack.enter_context(typer.progressbar(length=total, label="Rendering", file=sys.stderr)) if sys.stderr.isatty() else None
-        report = publish(
-            batch,
-            slugs=force or (),
-            formats=[f.value for f in format] if format else ("html", "pdf"),
-            out=out,
-            jobs=jobs,
-            rebuild=rebuild,
-            timeout=timeout,
-            progress=(lambda _result: bar.update(1)) if bar else None,
-            final=final,
-        )
-    for result in report.failed:
-        _fail(p for p in result.problems if p.is_error)
-    _fail(report.problems)
-    typer.echo(
-        f"Built {_count(len(report.built), 'letter')} ({_count(len(report.drafts), 'draft')}, {_count(report.rendered, 'PDF')} rendered), "
-        f"{len(report.failed)} failed, in {report.seconds:.1f} s: {report.out_dir / 'index.html'}"
-    )
-    if report.failed or report.problems:
+        for batch, chosen in plan:
+            try:
+                report = publish(
+                    batch,
+                    slugs=chosen,
+                    formats=[f.value for f in format] if format else ("html", "pdf"),
+                    out=out,
+                    jobs=jobs,
+                    rebuild=rebuild,
+                    timeout=timeout,
+                    progress=(lambda _result: bar.update(1)) if bar else None,
+                    final=final,
+                )
+            except LetterError as exc:  # this assessment's shared files or a final build refused: the others still build
+                _fail(exc.problems)
+                failed = True
+                continue
+            for result in report.failed:
+                _fail(p for p in result.problems if p.is_error)
+            _fail(report.problems)
+            failed, built = failed or bool(report.failed or report.problems), True
+            typer.echo(
+                f"Built {_count(len(report.built), 'letter')} ({_count(len(report.drafts), 'draft')}, "
+                f"{_count(report.rendered, 'PDF')} rendered), {len(report.failed)} failed, in {report.seconds:.1f} s: "
+                f"{report.out_dir / 'index.html'}"
+            )
+        if built:
+            write_home(_project(ctx), out)
+    if failed:
         raise typer.Exit(1)
 
 
 @app.command()
 def check(
     ctx: typer.Context,
-    assessment: AssessmentOption = None,
+    assessment: AssessmentsOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings (drafts, pending outcomes) as errors.")] = False,
     pages: Annotated[
         bool,
@@ -198,7 +277,8 @@ def check(
     """Validate all data and templates; print every problem. Writes nothing but the PDF cache.
 
     \b
-    Checks the files, the templates, the wording lock and each letter's PDF and page count.
+    Checks the files, the templates, the wording lock and each letter's PDF and page count,
+    of every assessment unless --assessment names some.
     Examples:
       letters check
       letters check --strict    (before issuing: no drafts, no pending outcomes)
@@ -208,13 +288,14 @@ def check(
     from hmicfrs_letters.workflow.check import check_batch
 
     with _reporting():
-        batch = _batch(ctx, assessment)
-        problems = check_batch(batch, pages=pages)
+        batches, problems = _batches(ctx, assessment)
+        for batch in batches:
+            problems += check_batch(batch, pages=pages)
     errors = sum(p.is_error or strict for p in problems)
     if as_json:
         _json(
             {
-                "assessment": batch.assessment.slug,
+                "assessments": [batch.assessment.slug for batch in batches],
                 "errors": errors,
                 "warnings": len(problems) - errors,
                 "problems": [_problem_json(p) for p in problems],
@@ -229,73 +310,99 @@ def check(
 
 
 @app.command("list")
-def list_letters(ctx: typer.Context, assessment: AssessmentOption = None, as_json: JsonOption = False) -> None:
-    """Show a table of forces with their outcome and status.
+def list_letters(ctx: typer.Context, assessment: AssessmentsOption = None, as_json: JsonOption = False) -> None:
+    """Show a table of letters with their outcome and status.
 
     \b
     Examples:
       letters list
-      letters list --json
+      letters list --assessment apsp-2017 --json
     """
     with _reporting():
-        batch = _batch(ctx, assessment)
+        batches, problems = _batches(ctx, assessment)
     if as_json:
         letters = [
             {
+                "assessment": batch.assessment.slug,
                 "slug": item.slug,
-                "name": item.letter.force.name if item.letter else None,
-                "outcome": item.letter.outcome if item.letter else None,
+                "name": item.letter.recipient.name if item.letter else None,
+                "outcome": (item.letter.outcome or None) if item.letter else None,
                 "status": item.status,
                 "errors": len(item.errors),
                 "warnings": len(item.problems) - len(item.errors),
                 "file": item.shown,
             }
+            for batch in batches
             for item in batch.letters
         ]
-        _json({"assessment": batch.assessment.slug, "letters": letters})
-        return
-    rows = [("FORCE", "OUTCOME", "STATUS", "PROBLEMS")]
-    for item in batch.letters:
-        rows.append((item.slug, item.letter.outcome if item.letter else "-", item.status, str(len(item.errors)) if item.errors else ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
+        _json(
+            {
+                "assessments": [batch.assessment.slug for batch in batches],
+                "letters": letters,
+                "problems": [_problem_json(p) for p in problems],
+            }
+        )
+    else:
+        _fail(problems)
+        several = len(batches) > 1
+        nouns = {batch.recipients.singular for batch in batches}
+        noun = nouns.pop().upper() if len(nouns) == 1 else "RECIPIENT"
+        rows = [(*(("ASSESSMENT",) if several else ()), noun, "OUTCOME", "STATUS", "PROBLEMS")]
+        for batch in batches:
+            for item in batch.letters:
+                outcome = (item.letter.outcome or "-") if item.letter else "-"
+                problems_shown = str(len(item.errors)) if item.errors else ""
+                rows.append((*((batch.assessment.slug,) if several else ()), item.slug, outcome, item.status, problems_shown))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
+    if problems:
+        raise typer.Exit(1)
 
 
 @app.command()
 def new(
     ctx: typer.Context,
-    force: Annotated[str, typer.Option("--force", "-f", help="The force's slug, as in data/forces.yaml.", autocompletion=_complete_slugs)],
+    recipient: Annotated[
+        str | None,
+        typer.Option("--recipient", "-r", help="The recipient's slug, as in its list in data/recipients/.", autocompletion=_complete_slugs),
+    ] = None,
+    force: Annotated[str | None, typer.Option("--force", "-f", hidden=True, autocompletion=_complete_slugs)] = None,
     outcome: Annotated[str | None, typer.Option("--outcome", help="An outcome key of the assessment; pending when left out.")] = None,
     assessment: AssessmentOption = None,
 ) -> None:
-    """Start a force's letter: a draft with its outcome's standard findings. Never overwrites.
+    """Start a recipient's letter: a draft with its outcome's standard findings. Never overwrites.
 
     \b
     Examples:
-      letters new --force kent --outcome plans-not-commenced
-      letters new --force kent    (outcome pending; findings to write)
+      letters new --recipient kent --outcome plans-not-commenced
+      letters new -r kent    (outcome pending; fields to write)
     """
     from hmicfrs_letters.workflow.new import new_letter
 
+    slug = recipient or force
+    if not slug:
+        raise typer.BadParameter("name the recipient with --recipient SLUG", param_hint="'--recipient'")
     with _reporting():
         batch = _batch(ctx, assessment)
-        path = new_letter(batch, force, outcome)
-    typer.echo(f"Wrote {batch.project.shown(path)} (draft): make the findings this force's, then `letters approve {force}`")
+        path = new_letter(batch, slug, outcome)
+    typer.echo(
+        f"Wrote {batch.project.shown(path)} (draft): make the fields this {batch.recipients.singular}'s, then `letters approve {slug}`"
+    )
 
 
 @app.command()
 def approve(
     ctx: typer.Context,
     slugs: Annotated[
-        list[str], typer.Argument(metavar="SLUG...", help="The forces whose letters to approve.", autocompletion=_complete_slugs)
+        list[str], typer.Argument(metavar="SLUG...", help="The recipients whose letters to approve.", autocompletion=_complete_slugs)
     ],
     assessment: AssessmentOption = None,
 ) -> None:
     """Approve letters that pass every check; say why for each one that does not.
 
     \b
-    A letter is approved when its outcome is set, its findings are written with no placeholder,
+    A letter is approved when its outcome is set, its fields are written with no placeholder,
     it fits the page limit and the fixed wording is the approved one. Comments in its file are kept.
     Example:
       letters approve cleveland north-yorkshire
@@ -322,7 +429,7 @@ def approve_wording(ctx: typer.Context, assessment: AssessmentOption = None) -> 
     \b
     Run it once a change to the fixed wording (shown by `letters check`) is approved.
     Example:
-      letters approve-wording
+      letters approve-wording --assessment apsp-2017
     """
     from hmicfrs_letters.workflow.wording import approve_wording as record_wording
 
@@ -338,10 +445,9 @@ def approve_wording(ctx: typer.Context, assessment: AssessmentOption = None) -> 
 @app.command()
 def verify(
     ctx: typer.Context,
-    assessment: AssessmentOption = None,
-    force: Annotated[
-        list[str] | None, typer.Option("--force", "-f", help="Verify only this force's PDF (repeatable).", autocompletion=_complete_slugs)
-    ] = None,
+    assessment: AssessmentsOption = None,
+    recipient: RecipientsOption = None,
+    force: ForceAlias = None,
     out: OutOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -350,20 +456,25 @@ def verify(
     \b
     Examples:
       letters verify
-      letters verify --force cleveland --out /tmp/letters
+      letters verify --recipient cleveland --out /tmp/letters
       letters verify --json
     """
     from hmicfrs_letters.workflow.verify import verify_output
 
+    slugs = _recipients(recipient, force)
+    checked, problems = [], []
     with _reporting():
-        batch = _batch(ctx, assessment)
-        report = verify_output(batch, force or (), out)
+        batches, problems = _batches(ctx, assessment, slugs)
+        for batch in batches:
+            report = verify_output(batch, [s for s in slugs if s in {item.slug for item in batch.letters}], out)
+            checked += [f"{batch.assessment.slug}/{slug}" for slug in report.checked]
+            problems += report.problems
     if as_json:
-        _json({"assessment": batch.assessment.slug, "checked": report.checked, "problems": [_problem_json(p) for p in report.problems]})
+        _json({"assessments": [b.assessment.slug for b in batches], "checked": checked, "problems": [_problem_json(p) for p in problems]})
     else:
-        _fail(report.problems)
-        typer.echo(f"Verified {len(report.checked)} PDFs, {len(report.problems)} problems")
-    if report.problems:
+        _fail(problems)
+        typer.echo(f"Verified {len(checked)} PDFs, {len(problems)} problems")
+    if problems:
         raise typer.Exit(1)
 
 
@@ -374,10 +485,10 @@ def diff(
     second: Annotated[str, typer.Argument(metavar="SLUG_B", autocompletion=_complete_slugs)],
     assessment: AssessmentOption = None,
 ) -> None:
-    """Print the passages in which two forces' letters differ.
+    """Print the passages in which two recipients' letters differ.
 
     \b
-    Only the addressee block, the salutation and the findings should; anything else is marked.
+    Only the addressee block, the salutation, the signature and the fields should; anything else is marked.
     Example:
       letters diff cleveland north-yorkshire
     """
@@ -395,7 +506,7 @@ def diff(
 @app.command()
 def serve(
     ctx: typer.Context,
-    assessment: AssessmentOption = None,
+    assessment: AssessmentsOption = None,
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free port).")] = 8000,
     host: Annotated[str, typer.Option("--host", help="Address to listen on. Drafts are confidential: keep the default.")] = "127.0.0.1",
     open_browser: Annotated[bool, typer.Option("--open", help="Open the index in the default web browser.")] = False,
@@ -403,15 +514,15 @@ def serve(
     """Preview the letters in a browser, refreshed as you edit data/ and templates/.
 
     \b
+    Every assessment unless --assessment names some.
     Examples:
       letters serve    (then open http://127.0.0.1:8000/)
       letters serve --port 8080 --open
     """
-    from hmicfrs_letters.core.project import Project
     from hmicfrs_letters.preview.server import Server, is_loopback
 
     with _reporting():
-        server = Server(Project.at(ctx.obj), assessment, host, port)
+        server = Server(_project(ctx), assessment or (), host, port)
     if not is_loopback(host):
         typer.secho(
             f"Warning: listening on {host}: anyone who can reach this machine can read the drafts, which are confidential.",
@@ -419,7 +530,7 @@ def serve(
             err=True,
             color=_color(),
         )
-    typer.echo(f"Previewing {server.preview.assessment} at {server.url} (Ctrl+C to stop)")
+    typer.echo(f"Previewing {', '.join(server.preview.series)} at {server.url} (Ctrl+C to stop)")
     server.run(open_browser=open_browser)
 
 

@@ -42,7 +42,7 @@ def build(
     tasks_per_worker: int = TASKS_PER_WORKER,
     final: bool = False,
 ) -> BuildReport:
-    """Build the letters of these forces (all by default) into out/<assessment>/, with index, overview and manifest.
+    """Build the letters of these recipients (all by default) into out/<assessment>/, with index, overview and manifest.
 
     Each letter is made in a worker process (`jobs` of them, the cores by default), under a time
     limit of `timeout` seconds; its PDF comes from the cache when its HTML and assets are
@@ -137,7 +137,7 @@ def render_index(templates: Templates, batch: Batch, report: BuildReport) -> str
         outcome = batch.assessment.category(letter.outcome) if letter else None
         entries.append(
             {
-                "name": letter.force.name if letter else item.slug,
+                "name": item.name,
                 "outcome": outcome.label if outcome else None,
                 "status": status,
                 "html": None if status == FAILED or not html.exists() else f"html/{item.slug}.html",
@@ -145,4 +145,4 @@ def render_index(templates: Templates, batch: Batch, report: BuildReport) -> str
                 "error": "\n".join(str(p) for p in (result.problems if result else item.errors) if p.is_error),
             }
         )
-    return templates.render(INDEX_TEMPLATE, {"assessment": batch.assessment, "entries": entries})
+    return templates.render(INDEX_TEMPLATE, {"assessment": batch.assessment, "words": batch.recipients, "entries": entries})

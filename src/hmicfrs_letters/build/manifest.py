@@ -1,7 +1,7 @@
 """The audit manifest of a build: what went in, what came out, made by which versions.
 
-output/<assessment>/manifest.json lists the SHA-256 of every input file (forces, the assessment
-and its approved wording, each force's letter file, every template and asset) and of every file
+output/<assessment>/manifest.json lists the SHA-256 of every input file (the recipient list, the assessment
+and its approved wording, each letter file, every template and asset) and of every file
 in the output folder, the versions of the engine, WeasyPrint, pypdfium2 and Python, and each
 letter's outcome, status and pages. It holds no clock time, so the same inputs give the same
 manifest.
@@ -40,7 +40,7 @@ def _files(folder: Path) -> list[Path]:
 
 def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
     project, assessment = batch.project, batch.assessment
-    inputs = [project.forces_file, project.assessment_file(assessment.slug)]
+    inputs = [project.recipients_file(assessment.recipients), project.assessment_file(assessment.slug)]
     inputs += [p for p in [project.wording_file(assessment.slug)] if p.is_file()]
     inputs += [item.source for item in batch.letters] + _files(project.templates_dir)
     outputs = [p for p in _files(report.out_dir) if p.name != MANIFEST]
@@ -49,8 +49,8 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
     for item in batch.letters:
         result, letter = results.get(item.slug), item.letter
         letters[item.slug] = {
-            "force": letter.force.name if letter else None,
-            "outcome": letter.outcome if letter else None,
+            "recipient": letter.recipient.name if letter else None,
+            "outcome": (letter.outcome or None) if letter else None,
             "status": item.status,
             "built": None if result is None else not result.failed,
             "pages": result.pages if result else None,

@@ -1,4 +1,4 @@
-"""The national overview: how the forces' letters fall across the outcomes, from the same YAML.
+"""The national overview: how an assessment's letters fall across the outcomes, from the same YAML.
 
 The figures are counted here; every word of the page, and the bar chart's drawing, is in
 templates/base/overview.html.j2.
@@ -18,16 +18,16 @@ OVERVIEW_TEMPLATE = "base/overview.html.j2"
 
 @dataclass
 class OutcomeRow:
-    """One outcome (a category, or pending) and the forces whose letters have it."""
+    """One outcome (a category, or pending) and the recipients whose letters have it."""
 
     key: str
     label: str
-    forces: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
     approved: int = 0
 
     @property
     def count(self) -> int:
-        return len(self.forces)
+        return len(self.names)
 
     @property
     def drafts(self) -> int:
@@ -35,23 +35,26 @@ class OutcomeRow:
 
 
 def overview_context(batch: Batch) -> dict[str, Any]:
-    """The overview's figures: forces per outcome, and how many letters are pending, draft or unreadable."""
+    """The overview's figures: recipients per outcome, and how many letters are pending, draft or unreadable."""
     assessment = batch.assessment
     rows = {c.key: OutcomeRow(c.key, c.label) for c in assessment.categories}
     pending = OutcomeRow(PENDING, "")
+    everyone = OutcomeRow("", "")  # a series without categories has no outcomes: its recipients in one row
     invalid = []
     for item in batch.letters:
         letter = item.letter
         if letter is None:
             invalid.append(item.slug)
             continue
-        row = rows.get(letter.outcome, pending)
-        row.forces.append(letter.force.name)
+        row = rows.get(letter.outcome, pending) if assessment.graded else everyone
+        row.names.append(letter.recipient.name)
         row.approved += not letter.is_draft
     outcomes = list(rows.values())
     letters = [item.letter for item in batch.letters if item.letter]
     return {
         "assessment": assessment,
+        "words": batch.recipients,
+        "everyone": everyone,
         "outcomes": outcomes,
         "pending": pending,
         "total": len(batch.letters),

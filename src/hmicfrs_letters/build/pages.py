@@ -30,7 +30,7 @@ def over_page_limit(assessment: Assessment, letter: Letter, pages: int) -> str |
     if pages <= assessment.page_limit:
         return None
     return (
-        f"{letter.force.name}: the letter has {pages} pages, over the limit of {assessment.page_limit} "
+        f"{letter.recipient.name}: the letter has {pages} pages, over the limit of {assessment.page_limit} "
         f"(page_limit in data/assessments/{assessment.slug}.yaml); shorten the findings"
     )
 

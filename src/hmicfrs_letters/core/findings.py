@@ -1,4 +1,4 @@
-"""Findings paragraphs: Markdown written by staff, turned into HTML that is safe to print."""
+"""Markdown fields (findings and the like): written by staff, turned into HTML that is safe to print."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import markdown
 import nh3
 from markupsafe import Markup
 
-# What a findings paragraph may contain: paragraphs, emphasis, lists, quotes and links.
-ALLOWED_TAGS = {"p", "em", "strong", "a", "ul", "ol", "li", "br", "blockquote", "code"}
+# What a Markdown field may contain: paragraphs, emphasis, lists, quotes, links and headings below
+# the subject's (## to ####).
+ALLOWED_TAGS = {"p", "em", "strong", "a", "ul", "ol", "li", "br", "blockquote", "code", "h2", "h3", "h4"}
 ALLOWED_ATTRIBUTES = {"a": {"href"}}
 ALLOWED_SCHEMES = {"https", "http", "mailto"}
 _TAG = re.compile(r"<[A-Za-z/!?]")
@@ -29,6 +30,7 @@ class Findings:
     html: Markup
     has_image: bool
     has_raw_html: bool
+    has_top_heading: bool = False
 
 
 def _converter() -> markdown.Markdown:
@@ -48,4 +50,4 @@ def convert(text: str) -> Findings:
     _md.reset()
     raw = _md.convert(text)
     clean = nh3.clean(raw, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=ALLOWED_SCHEMES)
-    return Findings(Markup(clean), has_image="<img" in raw, has_raw_html=bool(_TAG.search(text)))
+    return Findings(Markup(clean), has_image="<img" in raw, has_raw_html=bool(_TAG.search(text)), has_top_heading="<h1" in raw)

@@ -1,32 +1,63 @@
-"""Typed records: forces, assessments and letters, as the rest of the engine sees them."""
+"""Typed records: recipient lists, assessments (series of letters) and letters, as the rest of the engine sees them."""
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 PENDING = "pending"
 # Slugs name files: keep them to lower-case words so no slug can reach outside its folder.
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-# A findings paragraph is a paragraph: far longer is a mistake, and would make a letter slow to lay out.
-MAX_FINDINGS_CHARS = 20_000
+# Field names are what templates read (`fields.inspection_dates`): identifiers in lower case.
+FIELD_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# A Markdown field is paragraphs: far longer is a mistake, and would make a letter slow to lay out.
+MAX_FIELD_CHARS = 20_000
 DRAFT, APPROVED = "draft", "approved"
 STATUSES = (DRAFT, APPROVED)
 # What a letter's status shows as where its file cannot be read, or (in a build) it failed.
 INVALID, FAILED = "invalid", "failed"
+FIELD_TYPES = ("text", "markdown", "date", "choice")
 
 
 @dataclass(frozen=True)
-class Force:
+class Recipient:
+    """One recipient of a list: its slug and name, and whatever else its list says of it.
+
+    Templates read any key as `recipient.<key>` (Jinja looks the item up when there is no such
+    attribute); a key the list does not give is an error in the template, not an empty string.
+    """
+
     slug: str
     name: str
-    chief_officer_title: str
-    copied_to: str
-    copied_to_full: str
-    nation: str
+    details: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        if key in ("slug", "name"):
+            return getattr(self, key)
+        return self.details[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in ("slug", "name") or key in self.details
+
+
+@dataclass(frozen=True)
+class RecipientList:
+    """A list of recipients (data/recipients/<name>.yaml), and what to call one and many of them."""
+
+    name: str
+    recipients: Mapping[str, Recipient]
+    singular: str = "recipient"
+    plural: str = "recipients"
+
+    def __iter__(self) -> Iterator[Recipient]:
+        return iter(self.recipients.values())
+
+    def __len__(self) -> int:
+        return len(self.recipients)
 
 
 @dataclass(frozen=True)
@@ -38,10 +69,13 @@ class Category:
 
 @dataclass(frozen=True)
 class Sender:
+    """The letterhead: the organisation, and whichever of its address and numbers are given."""
+
     organisation: str
-    address: tuple[str, ...]
-    direct_line: str
-    fax: str
+    address: tuple[str, ...] = ()
+    email: str = ""
+    direct_line: str = ""
+    fax: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,37 +92,95 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class FieldSpec:
+    """One per-letter field a series declares: its type, whether a letter must give it, and how to ask for it."""
+
+    name: str
+    type: str = "text"
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    default: Any = None
+    label: str = ""
+    help: str = ""
+
+    @property
+    def title(self) -> str:
+        """What people call the field: its label, or its name in words."""
+        return self.label or self.name.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
 class Assessment:
+    """A series of letters: what all its letters share."""
+
     slug: str
     subject: str
     date: dt.date
     template: str
     page_limit: int
+    recipients: str  # the name of its recipient list
     sender: Sender
-    signatory: Signatory
-    contact: Contact
-    categories: tuple[Category, ...]
-    # SHA-256 of the approved fixed wording (see wording.py); empty until first approved.
+    signatories: Mapping[str, Signatory]
+    signatory: str  # the key of the signatory of a letter that names none
+    contact: Contact | None = None
+    categories: tuple[Category, ...] = ()
+    fields: tuple[FieldSpec, ...] = ()
+    # SHA-256 of the approved fixed wording (see workflow/wording.py); empty until first approved.
     wording_sha256: str = ""
 
     def category(self, key: str) -> Category | None:
         return next((c for c in self.categories if c.key == key), None)
 
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def graded(self) -> bool:
+        """Whether its letters carry an outcome (the series has categories)."""
+        return bool(self.categories)
+
+
+@dataclass(frozen=True)
+class Addressee:
+    name: str = ""
+    role: str = ""
+    organisation: str = ""
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(line for line in (self.name, self.role, self.organisation) if line)
+
 
 @dataclass(frozen=True)
 class Letter:
-    """One force's letter of one assessment: the parts that vary."""
+    """One recipient's letter of one assessment: the parts that vary."""
 
-    force: Force
-    outcome: str
+    recipient: Recipient
     status: str
-    findings: str
-    recipient_name: str = ""
-    copied_to_name: str = ""
+    outcome: str = ""  # a category key, or pending; empty where the series has no categories
+    values: Mapping[str, Any] = field(default_factory=dict)  # the declared fields the file gives
+    addressees: tuple[Addressee, ...] = ()
+    salutation: str = ""
+    signatory: str = ""  # a key of the assessment's signatories; empty for its default
+    copied_to: tuple[str, ...] = ()
 
     @property
     def is_draft(self) -> bool:
         return self.status != APPROVED
+
+    @property
+    def force(self) -> Recipient:
+        """The recipient, by the name the first series used."""
+        return self.recipient
+
+    def value(self, name: str) -> Any:
+        """A field's value as the file gives it, or None when it does not."""
+        return self.values.get(name)
+
+    def text(self, name: str) -> str:
+        """A text or Markdown field's value, or '' when the file does not give it."""
+        value = self.values.get(name)
+        return value if isinstance(value, str) else ""
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +42,15 @@ class Project:
         return self.root / "output"
 
     @property
-    def forces_file(self) -> Path:
+    def recipients_dir(self) -> Path:
+        return self.data_dir / "recipients"
+
+    def recipients_file(self, name: str) -> Path:
+        return self.recipients_dir / f"{name}.yaml"
+
+    @property
+    def old_forces_file(self) -> Path:
+        """Where the police forces were listed before recipient lists (an error now, saying where they went)."""
         return self.data_dir / "forces.yaml"
 
     def assessment_file(self, slug: str) -> Path:
@@ -65,6 +74,26 @@ class Project:
         folder = self.data_dir / "assessments"
         return sorted(p.stem for p in folder.glob("*.yaml") if SLUG.fullmatch(p.stem)) if folder.is_dir() else []
 
+    def recipient_lists(self) -> list[str]:
+        folder = self.recipients_dir
+        return sorted(p.stem for p in folder.glob("*.yaml") if SLUG.fullmatch(p.stem)) if folder.is_dir() else []
+
+    def select_assessments(self, slugs: Sequence[str] = ()) -> list[str]:
+        """The assessments named (each once, in order), or all there are; LetterError for one that does not exist."""
+        known = self.assessments()
+        if not known:
+            raise LetterError(Problem(self.shown(self.data_dir / "assessments"), "no assessment files (*.yaml) found"))
+        unknown = [s for s in slugs if s not in known]
+        if unknown:
+            raise LetterError([self._unknown(s, known) for s in unknown])
+        return list(dict.fromkeys(slugs)) or known
+
+    def _unknown(self, slug: str, known: list[str]) -> Problem:
+        return Problem(
+            self.shown(self.data_dir / "assessments"),
+            f"no assessment '{slug}'{did_you_mean(slug, known)}; known: {', '.join(known) or 'none'}",
+        )
+
     def resolve_assessment(self, slug: str | None) -> str:
         """The assessment asked for, or the only one there is."""
         known = self.assessments()
@@ -77,10 +106,5 @@ class Project:
                 Problem(self.shown(self.data_dir / "assessments"), f"several assessments; choose one with --assessment: {', '.join(known)}")
             )
         if slug not in known:
-            raise LetterError(
-                Problem(
-                    self.shown(self.data_dir / "assessments"),
-                    f"no assessment '{slug}'{did_you_mean(slug, known)}; known: {', '.join(known) or 'none'}",
-                )
-            )
+            raise LetterError(self._unknown(slug, known))
         return slug

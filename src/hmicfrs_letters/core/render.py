@@ -4,19 +4,69 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from hmicfrs_letters.core import findings
-from hmicfrs_letters.core.models import Assessment, Letter
+from hmicfrs_letters.core.models import Assessment, FieldSpec, Letter
 from hmicfrs_letters.core.templates import Templates
+
+
+class Placeholder(str):
+    """A value that stands for a field or a recipient's detail by its name, `{inspection_dates}`: what the
+    wording lock renders in place of everything that varies between letters."""
+
+
+class Missing:
+    """A field the letter does not give yet: false in an `{% if %}`, a marked placeholder naming it when printed."""
+
+    def __init__(self, spec: FieldSpec) -> None:
+        self.spec = spec
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __html__(self) -> str:
+        title = escape(self.spec.title)
+        if self.spec.type == "markdown":
+            return f'<p class="placeholder" role="note"><strong>[{title}: to be written.]</strong></p>'
+        # <mark>, not the block placeholder's padded box: inside a sentence, padding reads back from the
+        # PDF as a space before the next word, and the letter would fail its text check.
+        return f'<mark class="placeholder-field">[{title}]</mark>'
+
+    def __str__(self) -> str:
+        return f"[{self.spec.title}]"
+
+
+def field_values(assessment: Assessment, letter: Letter) -> dict[str, Any]:
+    """Each declared field as templates print it: text as text (escaped when printed), Markdown converted
+    and sanitised, dates as dates, and a field the letter does not give as a Missing placeholder."""
+    values: dict[str, Any] = {}
+    for spec in assessment.fields:
+        value = letter.value(spec.name)
+        if value is None:
+            value = spec.default
+        if value is None:
+            values[spec.name] = Missing(spec)
+        elif spec.type == "markdown":
+            values[spec.name] = Markup(f"<p>{escape(value)}</p>") if isinstance(value, Placeholder) else findings.convert(value).html
+        else:
+            values[spec.name] = value
+    return values
 
 
 def letter_context(assessment: Assessment, letter: Letter, source: str) -> dict[str, Any]:
     """Everything a letter template may use; YAML values arrive as data, never as markup."""
     return {
         "assessment": assessment,
-        "force": letter.force,
+        "recipient": letter.recipient,
+        "force": letter.recipient,  # the name the first series' templates use
         "letter": letter,
+        "fields": field_values(assessment, letter),
         "outcome": assessment.category(letter.outcome),
-        "findings_html": findings.convert(letter.findings).html if letter.findings.strip() else "",
+        "signatory": assessment.signatories.get(letter.signatory or assessment.signatory),
+        "addressees": letter.addressees,
+        "salutation": letter.salutation,
+        "copied_to": letter.copied_to,
         "source": source,
     }
 

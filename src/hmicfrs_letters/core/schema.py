@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
@@ -9,18 +10,28 @@ from typing import Any
 from hmicfrs_letters.core.errors import Problem
 from hmicfrs_letters.core.load import Document, KeyPath
 from hmicfrs_letters.core.models import (
+    FIELD_NAME,
+    FIELD_TYPES,
     PENDING,
     SLUG,
     STATUSES,
+    Addressee,
     Assessment,
     Category,
     Contact,
-    Force,
+    FieldSpec,
     Letter,
+    Recipient,
+    RecipientList,
     Sender,
     Signatory,
     did_you_mean,
 )
+
+# What a letter file may hold besides the fields its series declares.
+LETTER_KEYS = ("status", "outcome", "addressees", "salutation", "signatory", "copied_to")
+# The signatory of an assessment file written with a single `signatory: {name, titles}`.
+DEFAULT_SIGNATORY = "default"
 
 
 class Fields:
@@ -39,6 +50,9 @@ class Fields:
                 hint = did_you_mean(str(key), self.allowed)
                 self.problems.append(doc.problem(f"unknown key '{key}'{hint or '; expected one of: ' + ', '.join(self.allowed)}", *at, key))
 
+    def has(self, name: str) -> bool:
+        return self.value.get(name) is not None
+
     def _get(self, name: str, required: bool) -> Any:
         if name not in self.value or self.value[name] is None:
             if required:
@@ -46,7 +60,8 @@ class Fields:
             return None
         return self.value[name]
 
-    def _wrong(self, name: str, expected: str) -> None:
+    def wrong(self, name: str, expected: str) -> None:
+        """A problem: the key's value is not of the kind expected."""
         got = type(self.value[name]).__name__
         self.problems.append(self.doc.problem(f"'{name}' should be {expected}, not {_kind(got)}", *self.at, name))
 
@@ -55,14 +70,14 @@ class Fields:
         if value is None:
             return ""
         if not isinstance(value, str):
-            self._wrong(name, "text (put it in quotes)")
+            self.wrong(name, "text (put it in quotes)")
             return ""
         if required and not blank_ok and not value.strip():
             self.problems.append(self.doc.problem(f"'{name}' is empty", *self.at, name))
         return value
 
-    def choice(self, name: str, choices: Iterable[str]) -> str:
-        value = self.text(name)
+    def choice(self, name: str, choices: Iterable[str], required: bool = True) -> str:
+        value = self.text(name, required)
         choices = tuple(choices)
         if value and value not in choices:
             self.problems.append(
@@ -72,12 +87,14 @@ class Fields:
             )
         return value
 
-    def texts(self, name: str) -> tuple[str, ...]:
-        value = self._get(name, True)
+    def texts(self, name: str, required: bool = True) -> tuple[str, ...]:
+        value = self._get(name, required)
         if value is None:
             return ()
+        if isinstance(value, str) and not required:  # one line may be written without the list
+            return (value,)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self._wrong(name, "a list of lines of text")
+            self.wrong(name, "a list of lines of text")
             return ()
         return tuple(value)
 
@@ -86,30 +103,49 @@ class Fields:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            self._wrong(name, "a whole number of 1 or more")
+            self.wrong(name, "a whole number of 1 or more")
             return default
         return value
 
-    def date(self, name: str) -> dt.date:
-        value = self._get(name, True)
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self._get(name, False)
         if value is None:
-            return dt.date.min
+            return default
+        if not isinstance(value, bool):
+            self.wrong(name, "true or false")
+            return default
+        return value
+
+    def date(self, name: str, required: bool = True) -> dt.date | None:
+        value = self._get(name, required)
+        if value is None:
+            return dt.date.min if required else None
         if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-            self._wrong(name, "a date written as YYYY-MM-DD")
-            return dt.date.min
+            self.wrong(name, "a date written as YYYY-MM-DD")
+            return dt.date.min if required else None
         return value
 
     def mapping(self, name: str, allowed: Iterable[str]) -> Fields:
         return Fields(self.doc, (*self.at, name), self.value.get(name), allowed, self.problems)
 
-    def items(self, name: str) -> list[tuple[KeyPath, Any]]:
-        value = self._get(name, True)
+    def items(self, name: str, required: bool = True) -> list[tuple[KeyPath, Any]]:
+        value = self._get(name, required)
         if value is None:
             return []
-        if not isinstance(value, list) or not value:
-            self._wrong(name, "a non-empty list")
+        if not isinstance(value, list) or (required and not value):
+            self.wrong(name, "a non-empty list" if required else "a list")
             return []
         return [((*self.at, name, i), item) for i, item in enumerate(value)]
+
+    def entries(self, name: str) -> list[tuple[KeyPath, str, Any]]:
+        """The (place, key, value) of each entry of an optional mapping."""
+        value = self._get(name, False)
+        if value is None:
+            return []
+        if not isinstance(value, dict):
+            self.wrong(name, "a mapping of keys")
+            return []
+        return [((*self.at, name, str(key)), str(key), item) for key, item in value.items()]
 
 
 def _kind(python_type: str) -> str:
@@ -126,60 +162,189 @@ def _kind(python_type: str) -> str:
     }.get(python_type, python_type)
 
 
-def read_forces(doc: Document, problems: list[Problem]) -> dict[str, Force]:
-    """The forces of forces.yaml, by slug."""
-    top = Fields(doc, (), doc.data, ("forces",), problems)
-    forces: dict[str, Force] = {}
-    for at, item in top.items("forces"):
-        f = Fields(doc, at, item, Force.__dataclass_fields__, problems)
-        force = Force(**{name: f.text(name) for name in Force.__dataclass_fields__})
-        if force.slug and not SLUG.fullmatch(force.slug):
-            problems.append(doc.problem(f"slug '{force.slug}' may hold only lower-case letters, digits and single hyphens", *at, "slug"))
-        elif force.slug in forces:
-            problems.append(doc.problem(f"force '{force.slug}' is listed twice", *at, "slug"))
-        elif force.slug:
-            forces[force.slug] = force
-    return forces
+# --- recipient lists ------------------------------------------------------------------------
+
+
+def read_recipients(name: str, doc: Document, problems: list[Problem]) -> RecipientList:
+    """A recipient list (data/recipients/<name>.yaml): its recipients by slug, and what it calls them."""
+    top = Fields(doc, (), doc.data, ("recipients", "singular", "plural"), problems)
+    recipients: dict[str, Recipient] = {}
+    for at, item in top.items("recipients"):
+        if not isinstance(item, dict):
+            problems.append(doc.problem("each recipient should be a mapping with at least 'slug' and 'name'", *at))
+            continue
+        entry = Fields(doc, at, item, item.keys(), problems)
+        slug, title = entry.text("slug"), entry.text("name")
+        details: dict[str, str | tuple[str, ...]] = {}
+        for key, value in item.items():
+            if key in ("slug", "name"):
+                continue
+            if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                details[str(key)] = value if isinstance(value, str) else tuple(value)
+            else:
+                entry.wrong(key, "text or a list of lines of text")
+        if slug and not SLUG.fullmatch(slug):
+            problems.append(doc.problem(f"slug '{slug}' may hold only lower-case letters, digits and single hyphens", *at, "slug"))
+        elif slug in recipients:
+            problems.append(doc.problem(f"'{slug}' is listed twice", *at, "slug"))
+        elif slug:
+            recipients[slug] = Recipient(slug, title, details)
+    return RecipientList(
+        name, recipients, top.text("singular", required=False) or "recipient", top.text("plural", required=False) or "recipients"
+    )
+
+
+# --- assessments ----------------------------------------------------------------------------
+
+ASSESSMENT_KEYS = (
+    "subject",
+    "date",
+    "template",
+    "page_limit",
+    "wording_sha256",
+    "recipients",
+    "sender",
+    "signatories",
+    "signatory",
+    "contact",
+    "categories",
+    "fields",
+)
+FIELD_KEYS = ("type", "required", "choices", "default", "label", "help")
 
 
 def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assessment:
     """The assessment file: what all its letters share."""
-    top = Fields(doc, (), doc.data, Assessment.__dataclass_fields__.keys() - {"slug"}, problems)
-    sender = top.mapping("sender", Sender.__dataclass_fields__)
-    signatory = top.mapping("signatory", Signatory.__dataclass_fields__)
-    contact = top.mapping("contact", Contact.__dataclass_fields__)
+    top = Fields(doc, (), doc.data, ASSESSMENT_KEYS, problems)
+    sender = top.mapping("sender", ("organisation", "address", "email", "direct_line", "fax"))
+    contact = None
+    if top.has("contact"):
+        c = top.mapping("contact", ("name", "email", "phone"))
+        contact = Contact(c.text("name"), c.text("email"), c.text("phone"))
     categories = []
-    for at, item in top.items("categories"):
-        c = Fields(doc, at, item, Category.__dataclass_fields__, problems)
+    for at, item in top.items("categories", required=False):
+        c = Fields(doc, at, item, ("key", "label", "standard_findings"), problems)
         category = Category(c.text("key"), c.text("label"), c.text("standard_findings", required=False))
         if category.key == PENDING:
             problems.append(doc.problem(f"'{PENDING}' is kept for letters without an outcome; choose another key", *at, "key"))
         categories.append(category)
+    signatories, default = _signatories(top, doc, problems)
     return Assessment(
         slug=slug,
         subject=top.text("subject"),
         date=top.date("date"),
         template=top.text("template"),
         page_limit=top.integer("page_limit", 2),
-        sender=Sender(sender.text("organisation"), sender.texts("address"), sender.text("direct_line"), sender.text("fax")),
-        signatory=Signatory(signatory.text("name"), signatory.texts("titles")),
-        contact=Contact(contact.text("name"), contact.text("email"), contact.text("phone")),
+        recipients=top.text("recipients"),
+        sender=Sender(
+            sender.text("organisation"),
+            sender.texts("address", required=False),
+            sender.text("email", required=False),
+            sender.text("direct_line", required=False),
+            sender.text("fax", required=False),
+        ),
+        signatories=signatories,
+        signatory=default,
+        contact=contact,
         categories=tuple(categories),
+        fields=_field_specs(top, doc, problems),
         wording_sha256=top.text("wording_sha256", required=False),
     )
 
 
-LETTER_KEYS = ("outcome", "status", "findings", "recipient_name", "copied_to_name")
+def _signatory(fields: Fields) -> Signatory:
+    return Signatory(fields.text("name"), fields.texts("titles"))
 
 
-def read_letter(force: Force, assessment: Assessment, doc: Document, problems: list[Problem]) -> Letter:
-    """One force's letter file."""
-    f = Fields(doc, (), doc.data, LETTER_KEYS, problems)
+def _signatories(top: Fields, doc: Document, problems: list[Problem]) -> tuple[dict[str, Signatory], str]:
+    """The signatories by key, and the key of the default: `signatories:` with `signatory: KEY`, or one `signatory: {name, titles}`."""
+    signatories = {key: _signatory(Fields(doc, at, item, ("name", "titles"), problems)) for at, key, item in top.entries("signatories")}
+    chosen = top.value.get("signatory")
+    if isinstance(chosen, dict):
+        if signatories:
+            problems.append(doc.problem("'signatory' names the key of one of 'signatories', not a signatory of its own", "signatory"))
+        return {DEFAULT_SIGNATORY: _signatory(top.mapping("signatory", ("name", "titles")))}, DEFAULT_SIGNATORY
+    if chosen is None:
+        if len(signatories) == 1:
+            return signatories, next(iter(signatories))
+        problems.append(
+            doc.problem("missing required key 'signatory': who signs the letters, or which of 'signatories' by default", "signatory")
+        )
+        return signatories, ""
+    key = top.choice("signatory", signatories)
+    return signatories, key
+
+
+def _field_specs(top: Fields, doc: Document, problems: list[Problem]) -> tuple[FieldSpec, ...]:
+    specs = []
+    for at, name, item in top.entries("fields"):
+        f = Fields(doc, at, item if item is not None else {}, FIELD_KEYS, problems)
+        if not FIELD_NAME.fullmatch(name) or name in LETTER_KEYS:
+            reason = "is kept for the letter file itself" if name in LETTER_KEYS else "should be lower-case letters, digits and underscores"
+            problems.append(doc.problem(f"field name '{name}' {reason}", *at))
+            continue
+        kind = f.choice("type", FIELD_TYPES, required=False) or "text"
+        choices = f.texts("choices", required=kind == "choice") if kind == "choice" or f.has("choices") else ()
+        spec = FieldSpec(
+            name=name,
+            type=kind,
+            required=f.boolean("required", True),
+            choices=choices,
+            label=f.text("label", required=False),
+            help=f.text("help", required=False),
+        )
+        default, problem = field_value(spec, f.value.get("default"))
+        if problem:
+            problems.append(doc.problem(f"'default' {problem}", *at, "default"))
+        specs.append(dataclasses.replace(spec, default=default))
+    return tuple(specs)
+
+
+def field_value(spec: FieldSpec, value: Any) -> tuple[Any, str]:
+    """A field's value checked against its type: (the value, or None when absent or blank; why it is wrong, or '')."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, ""
+    if spec.type == "date":
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value, ""
+        return None, "should be a date written as YYYY-MM-DD"
+    if not isinstance(value, str):
+        return None, f"should be text (put it in quotes), not {_kind(type(value).__name__)}"
+    if spec.type == "text" and "\n" in value.strip():
+        return None, "should be one line of text (a 'markdown' field holds paragraphs)"
+    if spec.type == "choice" and value not in spec.choices:
+        return None, f"is '{value}'{did_you_mean(value, spec.choices)}; expected one of: {', '.join(spec.choices)}"
+    return value, ""
+
+
+# --- letters --------------------------------------------------------------------------------
+
+
+def read_letter(recipient: Recipient, assessment: Assessment, doc: Document, problems: list[Problem]) -> Letter:
+    """One recipient's letter file."""
+    keys = [k for k in LETTER_KEYS if k != "outcome" or assessment.graded] + [spec.name for spec in assessment.fields]
+    f = Fields(doc, (), doc.data, keys, problems)
+    values = {}
+    for spec in assessment.fields:
+        value, problem = field_value(spec, f.value.get(spec.name))
+        if problem:
+            problems.append(doc.problem(f"'{spec.name}' {problem}", spec.name))
+        elif value is not None:
+            values[spec.name] = value
+    addressees = []
+    for at, item in f.items("addressees", required=False):
+        a = Fields(doc, at, item, ("name", "role", "organisation"), problems)
+        addressee = Addressee(a.text("name", False), a.text("role", False), a.text("organisation", False))
+        if not addressee.lines and isinstance(item, dict):
+            problems.append(doc.problem("an addressee needs at least one of 'name', 'role' and 'organisation'", *at))
+        addressees.append(addressee)
     return Letter(
-        force=force,
-        outcome=f.choice("outcome", (*(c.key for c in assessment.categories), PENDING)),
+        recipient=recipient,
         status=f.choice("status", STATUSES),
-        findings=f.text("findings", blank_ok=True),
-        recipient_name=f.text("recipient_name", required=False),
-        copied_to_name=f.text("copied_to_name", required=False),
+        outcome=f.choice("outcome", (*(c.key for c in assessment.categories), PENDING)) if assessment.graded else "",
+        values=values,
+        addressees=tuple(addressees),
+        salutation=f.text("salutation", required=False),
+        signatory=f.choice("signatory", assessment.signatories, required=False),
+        copied_to=f.texts("copied_to", required=False),
     )

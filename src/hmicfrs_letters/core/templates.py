@@ -12,9 +12,9 @@ import jinja2
 from hmicfrs_letters.core.errors import LetterError, Problem
 
 
-def long_date(value: dt.date) -> str:
-    """2 October 2017: the date as British letters write it."""
-    return f"{value.day} {value:%B %Y}"
+def long_date(value: Any) -> Any:
+    """2 October 2017: the date as British letters write it (a field's placeholder as it is)."""
+    return f"{value.day} {value:%B %Y}" if isinstance(value, dt.date) else value
 
 
 class Templates:

@@ -9,20 +9,21 @@ from pathlib import Path
 from hmicfrs_letters.core import findings
 from hmicfrs_letters.core.errors import LetterError, Problem, Severity
 from hmicfrs_letters.core.load import Document, load_yaml
-from hmicfrs_letters.core.models import INVALID, MAX_FINDINGS_CHARS, PENDING, SLUG, Assessment, Force, Letter, did_you_mean
+from hmicfrs_letters.core.models import INVALID, MAX_FIELD_CHARS, PENDING, SLUG, Assessment, Letter, Recipient, RecipientList, did_you_mean
 from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.core.schema import read_assessment, read_forces, read_letter
+from hmicfrs_letters.core.schema import read_assessment, read_letter, read_recipients
 
 
 @dataclass
 class LetterInput:
-    """One force's letter file: the letter when it could be read, and its problems."""
+    """One recipient's letter file: the letter when it could be read, and its problems."""
 
     slug: str
     source: Path
     shown: str
     letter: Letter | None
     problems: list[Problem] = field(default_factory=list)
+    recipient: Recipient | None = None  # known from its list even when the file cannot be read
 
     @property
     def errors(self) -> list[Problem]:
@@ -33,6 +34,11 @@ class LetterInput:
         """draft, approved, or invalid when the file could not be read."""
         return self.letter.status if self.letter else INVALID
 
+    @property
+    def name(self) -> str:
+        """The recipient's name, or the file's when it could not be read."""
+        return self.recipient.name if self.recipient else self.slug
+
 
 @dataclass
 class Batch:
@@ -40,26 +46,20 @@ class Batch:
 
     project: Project
     assessment: Assessment
-    forces: dict[str, Force]
+    recipients: RecipientList
     letters: list[LetterInput]
     problems: list[Problem] = field(default_factory=list)
 
     def select(self, slugs: Sequence[str]) -> list[LetterInput]:
-        """The letters of these forces (all when none are named); an unknown slug is an error."""
+        """The letters of these recipients (all when none are named); an unknown slug is an error."""
         if not slugs:
             return self.letters
         by_slug = {item.slug: item for item in self.letters}
         unknown = [s for s in slugs if s not in by_slug]
         if unknown:
-            raise LetterError(
-                [
-                    Problem(
-                        self.project.shown(self.project.letters_dir(self.assessment.slug)),
-                        f"no letter for force '{s}'{did_you_mean(s, by_slug)}",
-                    )
-                    for s in unknown
-                ]
-            )
+            folder = self.project.shown(self.project.letters_dir(self.assessment.slug))
+            noun = self.recipients.singular
+            raise LetterError([Problem(folder, f"no letter for {noun} '{s}'{did_you_mean(s, by_slug)}") for s in unknown])
         return [by_slug[s] for s in dict.fromkeys(slugs)]
 
 
@@ -67,23 +67,52 @@ def load_batch(project: Project, assessment: str | None = None) -> Batch:
     """Read an assessment and all its letters.
 
     Problems in the shared files raise LetterError, since no letter can be built without them;
-    problems in one force's file stay with that letter.
+    problems in one recipient's file stay with that letter.
     """
     slug = project.resolve_assessment(assessment)
     problems: list[Problem] = []
-    forces_doc = _load(project, project.forces_file, problems)
+    if project.old_forces_file.exists():
+        problems.append(
+            Problem(
+                project.shown(project.old_forces_file),
+                "recipient lists have moved to data/recipients/<list>.yaml: move this file to data/recipients/police-forces.yaml "
+                "and name the list in each assessment file (recipients: police-forces)",
+            )
+        )
     assessment_doc = _load(project, project.assessment_file(slug), problems)
-    forces = read_forces(forces_doc, problems) if forces_doc else {}
     record = read_assessment(slug, assessment_doc, problems) if assessment_doc else None
-    if record is None or any(p.is_error for p in problems):
+    recipients = _recipients(project, record, assessment_doc, problems) if record else None
+    if record is None or recipients is None or any(p.is_error for p in problems):
         raise LetterError(problems)
 
     folder = project.letters_dir(slug)
     files = {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
-    for missing in sorted(forces.keys() - files.keys()):
-        problems.append(Problem(project.shown(folder), f"no letter file for force '{missing}' ({missing}.yaml)", severity=Severity.WARNING))
-    letters = [_read_letter(project, record, forces, name, path) for name, path in files.items()]
-    return Batch(project, record, forces, letters, problems)
+    for missing in sorted(recipients.recipients.keys() - files.keys()):
+        problems.append(
+            Problem(
+                project.shown(folder), f"no letter file for {recipients.singular} '{missing}' ({missing}.yaml)", severity=Severity.WARNING
+            )
+        )
+    letters = [_read_letter(project, record, recipients, name, path) for name, path in files.items()]
+    return Batch(project, record, recipients, letters, problems)
+
+
+def _recipients(project: Project, assessment: Assessment, doc: Document, problems: list[Problem]) -> RecipientList | None:
+    """The recipient list the assessment names."""
+    if not assessment.recipients:
+        return None
+    known = project.recipient_lists()
+    if assessment.recipients not in known:
+        hint = did_you_mean(assessment.recipients, known)
+        problems.append(
+            doc.problem(
+                f"no recipient list '{assessment.recipients}' in data/recipients/{hint}; known: {', '.join(known) or 'none'}", "recipients"
+            )
+        )
+        return None
+    path = project.recipients_file(assessment.recipients)
+    list_doc = _load(project, path, problems)
+    return read_recipients(assessment.recipients, list_doc, problems) if list_doc else None
 
 
 def _load(project: Project, path: Path, problems: list[Problem]) -> Document | None:
@@ -94,15 +123,16 @@ def _load(project: Project, path: Path, problems: list[Problem]) -> Document | N
         return None
 
 
-def _read_letter(project: Project, assessment: Assessment, forces: dict[str, Force], slug: str, path: Path) -> LetterInput:
-    item = LetterInput(slug, path, project.shown(path), None)
+def _read_letter(project: Project, assessment: Assessment, recipients: RecipientList, slug: str, path: Path) -> LetterInput:
+    item = LetterInput(slug, path, project.shown(path), None, recipient=recipients.recipients.get(slug))
     if not SLUG.fullmatch(slug):
         item.problems.append(
-            Problem(item.shown, "a letter file is named after its force's slug, in lower-case letters, digits and hyphens")
+            Problem(item.shown, f"a letter file is named after its {recipients.singular}'s slug, in lower-case letters, digits and hyphens")
         )
         return item
-    if slug not in forces:
-        item.problems.append(Problem(item.shown, f"'{slug}' is not a force in data/forces.yaml{did_you_mean(slug, forces)}"))
+    if slug not in recipients.recipients:
+        where = project.shown(project.recipients_file(recipients.name))
+        item.problems.append(Problem(item.shown, f"'{slug}' is not in {where}{did_you_mean(slug, recipients.recipients)}"))
         return item
     if not path.resolve().is_relative_to(project.data_dir.resolve()):
         item.problems.append(Problem(item.shown, "links to a file outside data/; letter files must live in the project"))
@@ -110,7 +140,7 @@ def _read_letter(project: Project, assessment: Assessment, forces: dict[str, For
     doc = _load(project, path, item.problems)
     if doc is None:
         return item
-    letter = read_letter(forces[slug], assessment, doc, item.problems)
+    letter = read_letter(recipients.recipients[slug], assessment, doc, item.problems)
     if not item.errors:
         item.letter = letter
         item.problems.extend(check_letter(letter, assessment, doc))
@@ -126,37 +156,52 @@ def approval_gaps(letter: Letter, assessment: Assessment) -> list[tuple[str, str
     gaps = []
     if letter.outcome == PENDING:
         gaps.append(("outcome", f"the outcome is pending; set 'outcome' to one of: {', '.join(c.key for c in assessment.categories)}"))
-    if not letter.findings.strip():
-        gaps.append(("findings", "the findings are not written"))
-    elif marks := findings.placeholders(letter.findings):
-        gaps.append(("findings", f"the findings hold a placeholder: {', '.join(repr(m) for m in marks)}"))
+    for spec in assessment.fields:
+        if spec.required and spec.default is None and letter.value(spec.name) is None:
+            gaps.append((spec.name, f"'{spec.name}' is not written"))
+        elif marks := findings.placeholders(letter.text(spec.name)):
+            gaps.append((spec.name, f"'{spec.name}' holds a placeholder: {', '.join(repr(m) for m in marks)}"))
     return gaps
 
 
 def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[Problem]:
     """What is wrong with a well-formed letter, and what is merely unfinished (warnings)."""
     problems = []
-    if len(letter.findings) > MAX_FINDINGS_CHARS:
-        return [doc.problem(f"findings are {len(letter.findings):,} characters long; the limit is {MAX_FINDINGS_CHARS:,}", "findings")]
-    converted = findings.convert(letter.findings)
+    for spec in assessment.fields:
+        text = letter.text(spec.name)
+        if len(text) > MAX_FIELD_CHARS:
+            return [doc.problem(f"'{spec.name}' is {len(text):,} characters long; the limit is {MAX_FIELD_CHARS:,}", spec.name)]
     if not letter.is_draft:
-        problems += [
-            doc.problem(f"approved, but {reason}; fix it or set 'status: draft'", key) for key, reason in approval_gaps(letter, assessment)
-        ]
-    if converted.has_image:
-        problems.append(doc.problem("findings may not contain images", "findings"))
-    if converted.has_raw_html:
-        problems.append(
-            doc.problem(
-                "findings contain HTML tags; they are printed as typed, not as markup (use Markdown)", "findings", severity=Severity.WARNING
+        gaps = approval_gaps(letter, assessment)
+        problems += [_at(doc, key, f"approved, but {reason}; fix it or set 'status: draft'") for key, reason in gaps]
+    for spec in assessment.fields:
+        if spec.type != "markdown" or letter.value(spec.name) is None:
+            continue
+        converted = findings.convert(letter.text(spec.name))
+        if converted.has_image:
+            problems.append(doc.problem(f"'{spec.name}' may not contain images", spec.name))
+        if converted.has_top_heading:
+            problems.append(
+                doc.problem(f"'{spec.name}' has a '#' heading: the subject is the letter's only one; use '##' to '####'", spec.name)
             )
-        )
+        if converted.has_raw_html:
+            problems.append(
+                doc.problem(
+                    f"'{spec.name}' contains HTML tags; they are printed as typed, not as markup (use Markdown)",
+                    spec.name,
+                    severity=Severity.WARNING,
+                )
+            )
     if letter.is_draft:
         problems.append(doc.problem("draft: not yet approved", "status", severity=Severity.WARNING))
-    if letter.outcome == PENDING:
-        problems.append(
-            doc.problem("outcome pending: the letter shows a placeholder for its findings", "outcome", severity=Severity.WARNING)
-        )
-    elif not letter.findings.strip():
-        problems.append(doc.problem("findings not written yet: the letter shows a placeholder", "findings", severity=Severity.WARNING))
+        if letter.outcome == PENDING:
+            problems.append(doc.problem("outcome pending: the letter shows a placeholder for it", "outcome", severity=Severity.WARNING))
+        for spec in assessment.fields:
+            if spec.required and spec.default is None and letter.value(spec.name) is None:
+                problems.append(_at(doc, spec.name, f"'{spec.name}' not written yet: the letter shows a placeholder", Severity.WARNING))
     return problems
+
+
+def _at(doc: Document, key: str, message: str, severity: Severity = Severity.ERROR) -> Problem:
+    """A problem at the key's line, or with no line when the file lacks the key: its first line would point at something else."""
+    return Problem(doc.path, message, doc.line(key) if key in doc.data else None, severity=severity)

@@ -64,14 +64,34 @@ def missing_passages(html: str, pdf: bytes) -> list[str]:
     return missing_in_order(expected, _comparable(pdf_text(pdf)))
 
 
-def describe(missing: Sequence[str]) -> str:
+def describe(missing: Sequence[str], css: str = "") -> str:
+    """The text check's failure in words, with the stylesheet rules that change the text, if any (the likely cause)."""
     first = missing[0] if len(missing[0]) <= 90 else missing[0][:90] + "…"
     count = "1 passage" if len(missing) == 1 else f"{len(missing)} passages"
-    return f"the PDF's text lacks {count} of the letter, first: '{first}'"
+    causes = text_changing_rules(css)
+    cause = f"; the stylesheet changes the words the PDF holds: {', '.join(causes)}" if causes else ""
+    return f"the PDF's text lacks {count} of the letter, first: '{first}'{cause}"
 
 
-def check_rendered(html: str, pdf: bytes) -> None:
-    """Raise PdfTextMismatch unless the PDF holds the letter's text (run where the PDF is rendered)."""
+# CSS that makes a PDF's text differ from its HTML's: letters cased afresh, words hyphenated.
+_RULE = re.compile(r"([^{}]*)\{([^{}]*)\}")
+_TEXT_CHANGES = re.compile(r"(text-transform\s*:\s*(?:uppercase|lowercase|capitalize|full-width)|hyphens\s*:\s*auto)", re.IGNORECASE)
+_STYLE = re.compile(r"<style[^>]*>(.*?)</style>|\sstyle=\"([^\"]*)\"", re.IGNORECASE | re.DOTALL)
+
+
+def text_changing_rules(css: str) -> list[str]:
+    """`property: value` in `selector` for each CSS rule (or style attribute) that changes the words a PDF holds."""
+    found = []
+    for sheet, attribute in _STYLE.findall(css) if "<" in css else [(css, "")]:
+        for selector, body in _RULE.findall(re.sub(r"/\*.*?\*/", "", sheet, flags=re.DOTALL)):
+            found += [f"`{change}` in `{' '.join(selector.split())}`" for change in _TEXT_CHANGES.findall(body)]
+        found += [f"`{change}` in a style attribute" for change in _TEXT_CHANGES.findall(attribute)]
+    return list(dict.fromkeys(found))
+
+
+def check_rendered(html: str, pdf: bytes, css: str = "") -> None:
+    """Raise PdfTextMismatch unless the PDF holds the letter's text (run where the PDF is rendered).
+    `css`: the stylesheet the PDF was laid out with besides the HTML's own, for naming a cause."""
     missing = missing_passages(html, pdf)
     if missing:
-        raise PdfTextMismatch(describe(missing))
+        raise PdfTextMismatch(describe(missing, html + "\n<style>" + css + "</style>"))

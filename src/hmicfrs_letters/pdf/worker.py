@@ -49,6 +49,7 @@ class _State:
     rebuild: bool
     renderer: object = None
     error: Exception | None = None  # why there is no renderer (WeasyPrint's libraries missing, say)
+    css: str = ""  # the PDF's own stylesheet, to name the rule when a PDF's text differs from its letter's
 
 
 _state: _State | None = None
@@ -65,6 +66,7 @@ def start(templates_dir: Path, letter_template: str | None, cache_dir: Path, env
             from hmicfrs_letters.pdf.engine import PdfRenderer
 
             _state.renderer = PdfRenderer(templates_dir / "assets")
+            _state.css = (templates_dir / "assets" / "pdf.css").read_text(encoding="utf-8")
             pdf_text(_state.renderer.warm_up())  # PDFium, which reads each PDF back, starts here too
         except Exception as exc:  # each PDF then fails with this reason; HTML is still made
             _state.error = exc
@@ -90,7 +92,7 @@ def make(job: Job) -> Made:
         if _state.renderer is None:
             raise _state.error or RuntimeError("no PDF renderer")
         rendered = _state.renderer.render(html)
-        check_rendered(html, rendered.data)  # raises unless the PDF's own text holds the letter
+        check_rendered(html, rendered.data, _state.css)  # raises unless the PDF's own text holds the letter
     except Exception as exc:
         return Made(html, problem=Problem(job.source, f"PDF rendering failed: {type(exc).__name__}: {exc}"))
     return Made(html, rendered.data, rendered.pages, key, rendered=True)

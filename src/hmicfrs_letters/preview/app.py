@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from hmicfrs_letters.core.errors import LetterError, Problem
@@ -109,24 +109,51 @@ def create_app(preview: Preview, allowed_hosts: Sequence[str] = ("*",), watching
 
     def view_or_error(request: Request, in_frame: bool = False) -> LetterView | Response:
         try:
-            return preview.view(request.path_params["slug"])
+            series = preview.get(request.path_params["assessment"])
         except LetterError as exc:
-            return problems_page(exc.problems, 404 if preview.batch is not None else 500, in_frame)
+            return problems_page(exc.problems, 404, in_frame)
+        try:
+            return series.view(request.path_params["slug"])
+        except LetterError as exc:
+            return problems_page(exc.problems, 404 if series.batch is not None else 500, in_frame)
+
+    def home(request: Request) -> Response:
+        """Every assessment the preview shows; straight to its letters when there is only one."""
+        if preview.only is not None:
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"/{preview.only.slug}/{query}", headers=_HEADERS)
+        return page("home.html.j2", series=list(preview.series.values()))
 
     def index(request: Request) -> Response:
+        try:
+            series = preview.get(request.path_params["assessment"])
+        except LetterError as exc:
+            return problems_page(exc.problems, 404)
         query = request.query_params
         filters = {name: query.get(name, "") for name in ("outcome", "status", "sort")}
-        if preview.batch is None:
-            return page("index.html.j2", 500, assessment=None, failure=preview.failure, problems=preview.failure)
-        views = preview.views()
+        if series.batch is None:
+            return page(
+                "index.html.j2",
+                500,
+                series=series,
+                several=len(preview.series) > 1,
+                assessment=None,
+                failure=series.failure,
+                problems=series.failure,
+            )
+        views = series.all_views()
+        assessment = series.batch.assessment
         return page(
             "index.html.j2",
-            assessment=preview.batch.assessment,
+            series=series,
+            several=len(preview.series) > 1,
+            assessment=assessment,
+            words=series.batch.recipients,
             failure=[],
             views=views,
             rows=select(views, **filters),
-            general=preview.general_problems(),
-            outcomes=[*preview.batch.assessment.categories, Category(PENDING, "Pending")],
+            general=series.general_problems(),
+            outcomes=[*assessment.categories, Category(PENDING, "Pending")] if assessment.graded else [],
             statuses=[*STATUSES, INVALID],
             sorts=SORTS,
             filters=filters,
@@ -156,7 +183,7 @@ def create_app(preview: Preview, allowed_hosts: Sequence[str] = ("*",), watching
             pdf = preview.pdf(view)
         except LetterError as exc:  # as in `letters build`: this letter's failure, not the server's
             return problems_page(exc.problems, 500)
-        filename = f"{preview.assessment}-{view.slug}.pdf"
+        filename = f"{view.assessment}-{view.slug}.pdf"
         return Response(pdf, media_type="application/pdf", headers={**_HEADERS, "Content-Disposition": f'inline; filename="{filename}"'})
 
     def script(request: Request) -> Response:
@@ -197,14 +224,15 @@ def create_app(preview: Preview, allowed_hosts: Sequence[str] = ("*",), watching
                 await task
             preview.close()
 
-    # The .html and .pdf routes come first: "/letters/{slug}" would match "cleveland.pdf" too.
+    # The .html and .pdf routes come first: "/{assessment}/letters/{slug}" would match "cleveland.pdf" too.
     routes = [
-        Route("/", index),
-        Route("/letters/{slug}.html", letter_html),
-        Route("/letters/{slug}.pdf", letter_pdf),
-        Route("/letters/{slug}", letter_page),
+        Route("/", home),
         Route("/events", events),
         Route("/_preview/reload.js", script),
+        Route("/{assessment}/", index),
+        Route("/{assessment}/letters/{slug}.html", letter_html),
+        Route("/{assessment}/letters/{slug}.pdf", letter_pdf),
+        Route("/{assessment}/letters/{slug}", letter_page),
     ]
     # Checking the Host header keeps a web page elsewhere from reading drafts through DNS rebinding.
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))]

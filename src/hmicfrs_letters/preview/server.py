@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 import uvicorn
@@ -46,8 +47,8 @@ def listen(host: str, port: int) -> socket.socket:
 class Server:
     """The preview app bound to its address, ready to run."""
 
-    def __init__(self, project: Project, assessment: str | None, host: str = "127.0.0.1", port: int = 8000) -> None:
-        self.preview = Preview(project, assessment)
+    def __init__(self, project: Project, assessments: Sequence[str] | None = (), host: str = "127.0.0.1", port: int = 8000) -> None:
+        self.preview = Preview(project, assessments)
         self.socket = listen(host, port)
         self.host = host
         self.port = self.socket.getsockname()[1]

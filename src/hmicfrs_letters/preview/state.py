@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hmicfrs_letters.core.errors import LetterError, Problem
-from hmicfrs_letters.core.models import INVALID, SLUG, Category
+from hmicfrs_letters.core.models import INVALID, SLUG, Category, did_you_mean
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.render import render_letter
 from hmicfrs_letters.core.templates import Templates
@@ -26,7 +26,7 @@ from hmicfrs_letters.pdf.service import Job, PdfService
 from hmicfrs_letters.pool import default_jobs
 from hmicfrs_letters.workflow.check import check_batch
 
-SORTS = ("force", "outcome", "status", "problems")
+SORTS = ("name", "outcome", "status", "problems")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class LetterView:
     """One letter as the preview shows it: its HTML when it could be rendered, and every problem `letters check` finds for it."""
 
     item: LetterInput
+    assessment: str
     name: str
     outcome: Category | None
     html: str | None
@@ -42,6 +43,11 @@ class LetterView:
     @property
     def slug(self) -> str:
         return self.item.slug
+
+    @property
+    def key(self) -> str:
+        """The letter's name in live-reload events: its assessment and slug."""
+        return f"{self.assessment}/{self.slug}"
 
     @property
     def outcome_key(self) -> str:
@@ -77,34 +83,87 @@ class Change:
         return json.dumps({"version": self.version, "letters": letters})
 
 
+class Series:
+    """One assessment as the preview shows it: its loaded batch (or why it cannot be loaded), each
+    letter as rendered (kept until its inputs change), and the problems outside its letters."""
+
+    def __init__(self, preview: Preview, slug: str) -> None:
+        self.preview, self.slug = preview, slug
+        self.views: dict[str, LetterView] = {}
+        self.general: list[Problem] | None = None
+        self.batch, self.failure = self.load()
+
+    def load(self) -> tuple[Batch | None, list[Problem]]:
+        try:
+            return load_batch(self.preview.project, self.slug), []
+        except LetterError as exc:
+            return None, exc.problems
+
+    def loaded(self) -> Batch:
+        """The batch; LetterError with why when the assessment cannot be loaded."""
+        if self.batch is None:
+            raise LetterError(self.failure)
+        return self.batch
+
+    def view(self, slug: str) -> LetterView:
+        """One letter; LetterError when the assessment cannot be loaded or has no such letter."""
+        with self.preview.lock:
+            batch = self.loaded()
+            if slug not in self.views:
+                (item,) = batch.select([slug])
+                self.views[slug] = self.preview.render(batch, item)
+            return self.views[slug]
+
+    def all_views(self) -> list[LetterView]:
+        with self.preview.lock:
+            return [self.view(item.slug) for item in self.loaded().letters]
+
+    def general_problems(self) -> list[Problem]:
+        """Problems `letters check` finds outside the letters' own files: shared files and every template."""
+        with self.preview.lock:
+            if self.general is None:
+                self.general = check_batch(dataclasses.replace(self.loaded(), letters=[]))
+            return self.general
+
+    def reload(self) -> tuple[bool, set[str], bool]:
+        """Read the data again: (every letter changed, the letters that changed, the index changed)."""
+        old_batch, old_failure = self.batch, self.failure
+        self.batch, self.failure = self.load()
+        return _differences(old_batch, old_failure, self.batch, self.failure)
+
+
 class Preview:
-    """The preview's state: the loaded batch, each letter as rendered, and a version that moves with them.
+    """The preview's state: every assessment it shows (all of the project's unless some are named),
+    each letter as rendered, and a version that moves with them.
 
     Thread-safe: pages are rendered in Starlette's thread pool while the watcher reloads.
     """
 
-    def __init__(self, project: Project, assessment: str | None = None) -> None:
+    def __init__(self, project: Project, assessments: Sequence[str] | None = ()) -> None:
         self.project = project
-        self.assessment = project.resolve_assessment(assessment)
+        self.named = tuple(assessments or ())
         self.version = 0
         self.renders: Counter[str] = Counter()  # HTML renders by letter
         self.pdf_renders = 0
-        self._lock = threading.RLock()
-        self._views: dict[str, LetterView] = {}
-        self._general: list[Problem] | None = None
+        self.lock = threading.RLock()
         # PDFs are made along the build's one path, a worker process for each request at a time,
         # at most as many at once as there are cores; made anew when the PDF's assets change.
         self._pdf_slots = threading.BoundedSemaphore(default_jobs())
         self._pdfs: PdfService | None = None
         self._making: dict[str, threading.Lock] = {}
         self.templates = Templates(project.templates_dir)
-        self.batch, self.failure = self._load()
+        self.series = {slug: Series(self, slug) for slug in project.select_assessments(self.named)}
 
-    def _load(self) -> tuple[Batch | None, list[Problem]]:
-        try:
-            return load_batch(self.project, self.assessment), []
-        except LetterError as exc:
-            return None, exc.problems
+    def get(self, assessment: str) -> Series:
+        """One assessment's series; LetterError when the preview shows no such assessment."""
+        if assessment not in self.series:
+            raise LetterError(Problem(f"/{assessment}/", f"no assessment '{assessment}'{did_you_mean(assessment, self.series)}"))
+        return self.series[assessment]
+
+    @property
+    def only(self) -> Series | None:
+        """The one assessment, when there is only one."""
+        return next(iter(self.series.values())) if len(self.series) == 1 else None
 
     # --- reloading ----------------------------------------------------------------------
 
@@ -112,73 +171,60 @@ class Preview:
         """Take in changes to these files; the Change, or None when no page would look different."""
         paths = [Path(p) for p in paths]
         templates = any(p.is_relative_to(self.project.templates_dir) for p in paths)
-        with self._lock:
+        with self.lock:
             if any(p.is_relative_to(self.project.templates_dir / "assets") for p in paths) and self._pdfs is not None:
                 self._pdfs.close()  # the PDF stylesheet or fonts: new workers, and a new cache digest
                 self._pdfs = None
             if templates:
                 self.templates = Templates(self.project.templates_dir)
-            old_batch, old_failure = self.batch, self.failure
+            every, letters, index = templates, set(), False
             if any(p.is_relative_to(self.project.data_dir) for p in paths):
-                self.batch, self.failure = self._load()
-            every, letters, index = _differences(old_batch, old_failure, self.batch, self.failure)
-            if not (templates or every or letters or index):
+                if not self.named:  # an assessment added or removed while serving
+                    try:
+                        slugs = self.project.select_assessments()
+                    except LetterError:
+                        slugs = []
+                    if slugs != list(self.series):
+                        self.series = {slug: self.series.get(slug) or Series(self, slug) for slug in slugs}
+                        every = index = True
+                for series in self.series.values():
+                    all_of_it, changed, listed = series.reload()
+                    every, index = every or all_of_it, index or listed
+                    letters |= {f"{series.slug}/{slug}" for slug in changed}
+            if not (every or letters or index):
                 return None
             self.version += 1
-            self._general = None
-            if templates or every:
-                self._views.clear()
+            for series in self.series.values():
+                series.general = None
+                if every:
+                    series.views.clear()
+            if every:
                 return Change(self.version, every_letter=True)
-            for slug in letters:
-                self._views.pop(slug, None)
+            for key in letters:
+                assessment, slug = key.split("/", 1)
+                self.series[assessment].views.pop(slug, None)
             return Change(self.version, frozenset(letters))
 
     # --- what pages show ----------------------------------------------------------------
 
-    def view(self, slug: str) -> LetterView:
-        """One letter; LetterError when the assessment cannot be loaded or has no such letter."""
-        with self._lock:
-            batch = self._batch()
-            if slug not in self._views:
-                (item,) = batch.select([slug])
-                self._views[slug] = self._render(batch, item)
-            return self._views[slug]
-
-    def views(self) -> list[LetterView]:
-        with self._lock:
-            return [self.view(item.slug) for item in self._batch().letters]
-
-    def general_problems(self) -> list[Problem]:
-        """Problems `letters check` finds outside the letters' own files: shared files and every template."""
-        with self._lock:
-            if self._general is None:
-                self._general = check_batch(dataclasses.replace(self._batch(), letters=[]))
-            return self._general
-
-    def _batch(self) -> Batch:
-        if self.batch is None:
-            raise LetterError(self.failure)
-        return self.batch
-
-    def _render(self, batch: Batch, item: LetterInput) -> LetterView:
-        force = batch.forces.get(item.slug)
-        name = force.name if force else item.slug
+    def render(self, batch: Batch, item: LetterInput) -> LetterView:
+        """One letter as the preview shows it, rendered now."""
         # In the file's order, as `letters check` prints them.
         problems = tuple(sorted(item.problems, key=lambda p: (p.line or 0, p.column or 0)))
         if item.letter is None:
-            return LetterView(item, name, None, None, problems)
+            return LetterView(item, batch.assessment.slug, item.name, None, None, problems)
         outcome = batch.assessment.category(item.letter.outcome)
-        self.renders[item.slug] += 1
+        self.renders[f"{batch.assessment.slug}/{item.slug}"] += 1
         try:
             html = render_letter(self.templates, batch.assessment, item.letter, item.shown)
         except LetterError as exc:  # an error inside a template is this letter's problem, as in `letters check`
-            return LetterView(item, name, outcome, None, (*problems, *exc.problems))
-        return LetterView(item, name, outcome, html, problems)
+            return LetterView(item, batch.assessment.slug, item.name, outcome, None, (*problems, *exc.problems))
+        return LetterView(item, batch.assessment.slug, item.name, outcome, html, problems)
 
     def pdf(self, view: LetterView) -> bytes:
         """The letter's PDF, made as a build makes it; LetterError when it cannot be (its text fails the check, say)."""
         assert view.html is not None
-        with self._lock:
+        with self.lock:
             if self._pdfs is None:
                 self._pdfs = PdfService(self.project, self.project.output_dir / ".cache" / "pdf", jobs=1)
             service = self._pdfs
@@ -187,7 +233,7 @@ class Preview:
             gate = self._making.setdefault(key, threading.Lock())
         with gate, self._pdf_slots:
             ((_, made),) = service.make([(view.slug, Job(view.item.shown, html=view.html))])
-        with self._lock:
+        with self.lock:
             self._making.pop(key, None)
         if made.problem:
             raise LetterError(made.problem)
@@ -196,7 +242,7 @@ class Preview:
 
     def close(self) -> None:
         """End the workers that make PDFs."""
-        with self._lock:
+        with self.lock:
             if self._pdfs is not None:
                 self._pdfs.close()
                 self._pdfs = None
@@ -209,7 +255,7 @@ def _differences(
     if old is None or new is None:
         changed = (old is None) != (new is None) or old_failure != new_failure
         return changed, set(), changed
-    if old.assessment != new.assessment or old.forces != new.forces:
+    if old.assessment != new.assessment or old.recipients != new.recipients:
         return True, set(), True
     before = {item.slug: item for item in old.letters}
     after = {item.slug: item for item in new.letters}
@@ -217,13 +263,13 @@ def _differences(
     return False, letters, bool(letters) or old.problems != new.problems
 
 
-def select(views: Sequence[LetterView], outcome: str = "", status: str = "", sort: str = "force") -> list[LetterView]:
+def select(views: Sequence[LetterView], outcome: str = "", status: str = "", sort: str = "name") -> list[LetterView]:
     """The index's rows: filtered by outcome key and status, then sorted."""
     rows = [v for v in views if (not outcome or v.outcome_key == outcome) and (not status or v.status == status)]
     keys = {
-        "force": lambda v: v.name.casefold(),
+        "name": lambda v: v.name.casefold(),
         "outcome": lambda v: (v.outcome.label if v.outcome else "~" + v.outcome_key, v.name.casefold()),
         "status": lambda v: (v.status, v.name.casefold()),
         "problems": lambda v: (-len(v.errors), -len(v.warnings), v.name.casefold()),
     }
-    return sorted(rows, key=keys.get(sort, keys["force"]))
+    return sorted(rows, key=keys.get(sort, keys["name"]))

@@ -1,6 +1,6 @@
 """`letters approve`: a letter is approved only when it passes every check.
 
-Its file is valid, its outcome is set, its findings are written and hold no placeholder
+Its file is valid, its outcome is set, its fields are written and hold no placeholder
 (core.validate.approval_gaps), the letter renders and shows no placeholder, it fits the page
 limit, and the fixed wording is the approved one. These are the only approval rules: the
 preview shows the same reasons, and a final build issues only what passed them.
@@ -51,8 +51,9 @@ def approval_reasons(batch: Batch, items: Sequence[LetterInput]) -> dict[str, li
         why, letter = reasons[item.slug], item.letter
         if letter is None:
             continue
+        gaps = approval_gaps(letter, assessment)
         if letter.is_draft:  # an approved letter's gaps are errors of its file already
-            why += [reason for _key, reason in approval_gaps(letter, assessment)]
+            why += [reason for _key, reason in gaps]
         if locked:
             why.append("the fixed wording is not the approved wording (see `letters check`)")
         try:
@@ -60,7 +61,7 @@ def approval_reasons(batch: Batch, items: Sequence[LetterInput]) -> dict[str, li
         except LetterError as exc:
             why += [str(p) for p in exc.problems]
             continue
-        if letter.findings.strip() and _TEMPLATE_PLACEHOLDER.search(html):
+        if not gaps and _TEMPLATE_PLACEHOLDER.search(html):
             why.append("the letter still shows a placeholder")
         if not why:
             htmls[item.slug] = html

@@ -1,7 +1,8 @@
-"""`letters diff`: the passages in which two forces' letters differ.
+"""`letters diff`: the passages in which two recipients' letters differ.
 
-For a reviewer, only the addressee block, the salutation and the findings should differ; a
-difference anywhere else is marked as one in the fixed wording.
+For a reviewer, only the addressee block, the salutation, the signature and the fields should
+differ; a difference anywhere else is marked as one in the fixed wording. A template marks where
+a field is printed with the class `field` (or `findings`), as the base layout marks the others.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.text import Passage, letter_passages
 from hmicfrs_letters.core.validate import Batch
 
-# The parts of a letter that vary between forces, by their class in templates/base/.
-VARYING_PARTS = ("addressee", "salutation", "findings")
+# The parts of a letter that vary between letters, by their class in the templates.
+VARYING_PARTS = ("addressee", "salutation", "signature", "findings", "field")
 FIXED = "fixed wording"
 
 
@@ -35,7 +36,7 @@ def _part(passages: list[Passage]) -> str:
 
 
 def letter_diff(batch: Batch, first: str, second: str) -> list[Difference]:
-    """Where the letters of these two forces differ, passage by passage."""
+    """Where the letters of these two recipients differ, passage by passage."""
     templates = Templates(batch.project.templates_dir)
     passages = []
     for item in batch.select([first, second]) if first != second else batch.select([first]) * 2:

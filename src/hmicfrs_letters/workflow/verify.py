@@ -39,14 +39,14 @@ def verify_output(batch: Batch, slugs: Sequence[str] = (), out: Path | None = No
         try:
             pdf = path.read_bytes()
         except OSError:
-            report.problems.append(Problem(shown, f"{item.letter.force.name}: no PDF; run `letters build`"))
+            report.problems.append(Problem(shown, f"{item.name}: no PDF; run `letters build`"))
             continue
         report.checked.append(item.slug)
         try:
             missing = missing_passages(html, pdf)
         except Exception as exc:  # PDFium raises on a damaged file
-            report.problems.append(Problem(shown, f"{item.letter.force.name}: cannot read the PDF: {type(exc).__name__}: {exc}"))
+            report.problems.append(Problem(shown, f"{item.name}: cannot read the PDF: {type(exc).__name__}: {exc}"))
             continue
         if missing:
-            report.problems.append(Problem(shown, f"{item.letter.force.name}: {describe(missing)}"))
+            report.problems.append(Problem(shown, f"{item.name}: {describe(missing)}"))
     return report

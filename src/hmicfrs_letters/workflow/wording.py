@@ -1,9 +1,9 @@
 """The wording lock: the approved fixed wording of an assessment's letters, and its fingerprint.
 
-The fixed wording is the letter's text with the parts that vary between forces held neutral:
-the template is rendered for a neutral letter whose force, addressee names and findings are
-`{placeholders}`, approved (so without draft marks). Everything the templates and the
-assessment file put into the letter is in it, down to the last comma; nothing a force file
+The fixed wording is the letter's text with the parts that vary between letters held neutral:
+the template is rendered for a neutral letter whose recipient's details and declared fields are
+`{placeholders}` naming them, approved (so without draft marks). Everything the templates and
+the assessment file put into the letter is in it, down to the last comma; nothing a letter file
 says is. Its SHA-256 is recorded in the assessment file, and the text itself beside it
 (`data/assessments/<assessment>.wording.txt`) so that a change can be shown word by word.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 from hmicfrs_letters.core.errors import LetterError, Problem, Severity
 from hmicfrs_letters.core.files import write_atomic
 from hmicfrs_letters.core.load import load_yaml
-from hmicfrs_letters.core.models import APPROVED, PENDING, Assessment, Force, Letter
-from hmicfrs_letters.core.render import render_letter
+from hmicfrs_letters.core.models import APPROVED, Assessment, Letter, Recipient
+from hmicfrs_letters.core.render import Placeholder, render_letter
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.text import letter_passages
 from hmicfrs_letters.core.validate import Batch
@@ -30,16 +30,22 @@ KEY = "wording_sha256"
 _HEX = re.compile(r"[0-9a-f]{64}")
 
 
+class _NeutralRecipient(Recipient):
+    """A recipient whose every detail is a placeholder naming it: `{recipient.chief_officer_title}`."""
+
+    def __getitem__(self, key: str) -> Placeholder:
+        return Placeholder(f"{{recipient.{key}}}")
+
+
 def neutral_letter(assessment: Assessment) -> Letter:
-    """A letter whose every varying part is a `{placeholder}` naming where it comes from."""
-    force = Force(**{name: f"{{force.{name}}}" for name in Force.__dataclass_fields__})
+    """A letter whose every varying part is a `{placeholder}` naming it: the recipient's details and each
+    declared field. Per-letter addressees, salutation, signatory and copies are left out, so the
+    template's own wording for them is what the lock holds."""
     return Letter(
-        force=force,
-        outcome=assessment.categories[0].key if assessment.categories else PENDING,
+        recipient=_NeutralRecipient(Placeholder("{recipient.slug}"), Placeholder("{recipient.name}")),
         status=APPROVED,
-        findings="{letter.findings}",
-        recipient_name="{letter.recipient_name}",
-        copied_to_name="{letter.copied_to_name}",
+        outcome=assessment.categories[0].key if assessment.categories else "",
+        values={spec.name: Placeholder(f"{{{spec.name}}}") for spec in assessment.fields},
     )
 
 

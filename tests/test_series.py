@@ -184,3 +184,21 @@ def test_an_old_forces_file_says_where_the_list_moved(letters, project):
     result = letters("list")
     assert result.exit_code == 1
     assert "Error: data/forces.yaml: recipient lists have moved to data/recipients/<list>.yaml" in result.output
+
+
+def test_the_preview_shows_every_series_in_the_lists_own_words(series):
+    from starlette.testclient import TestClient
+
+    from hmicfrs_letters.core.project import Project
+    from hmicfrs_letters.preview.app import create_app
+    from hmicfrs_letters.preview.state import Preview
+
+    client = TestClient(create_app(Preview(Project.at(series)), allowed_hosts=["testserver"], watching=False))
+    home = client.get("/").text
+    assert '<a href="/apsp-2017/">HMICFRS assessment: Abuse of position for a sexual purpose</a>' in home
+    assert '<a href="/frs-2022/">Fire and rescue service inspection 2022</a>' in home and "3 services" in home
+    index = client.get("/frs-2022/").text
+    assert "3 services, 0 approved" in index and '<a href="/frs-2022/letters/london">London Fire Brigade</a>' in index
+    assert "Outcome" not in index
+    assert "Dear Commissioner Roe and Deputy Mayor Twycross," in client.get("/frs-2022/letters/london.html").text
+    assert client.get("/frs-2023/").status_code == 404

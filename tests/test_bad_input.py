@@ -25,9 +25,30 @@ def test_malformed_yaml(letters, project):
     result = letters("build", "--format", "html")
     assert result.exit_code == 1
     assert errors(result) == [
-        f"Error: {KENT}:3:9: while parsing a flow sequence: did not find expected ',' or ']'",
+        f"Error: {KENT}:2:9: the '[' on line 2 is not closed: close it with ']', or put the value in quotes "
+        "(YAML: while parsing a flow sequence: did not find expected ',' or ']')",
     ]
+    # Under it, the lines themselves, a marker under the place.
+    assert "  1 | outcome: pending\n  2 | status: [draft\n    |         ^\n  3 | findings: ''\n" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("outcome: pending\nstatus: draft\nrecipient_name Giles\n", "3:1: line 3 is not 'key: value': add the ':' after its key"),
+        ("outcome: pending\nstatus: draft\nfindings: |\n  One.\n two\n", "5:2: line 5 must be indented like the lines above it"),
+        ("outcome: pending\nstatus: draft\nfindings: We found: good things\n", "3:19: line 3 has ': ' inside a value"),
+        ("outcome: pending\n\tstatus: draft\n", "2:1: line 2 is indented with a tab: indent with spaces"),
+        ("outcome: pending\nstatus: draft\nfindings: 'abc\n", "3:11: the quote that opens on line 3 is not closed"),
+    ],
+)
+def test_yaml_slips_are_told_in_plain_words_with_the_lines(letters, project, text, message):
+    write(project, "kent", text)
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 1
+    assert f"{KENT}:{message}" in result.output
+    assert " | " in result.output and "^" in result.output
 
 
 def test_malformed_shared_file_stops_the_build(letters, project):
@@ -35,7 +56,8 @@ def test_malformed_shared_file_stops_the_build(letters, project):
     result = letters("build")
     assert result.exit_code == 1
     assert errors(result) == [
-        "Error: data/recipients/police-forces.yaml:3:4: while parsing a block collection: did not find expected '-' indicator"
+        "Error: data/recipients/police-forces.yaml:3:4: line 3 must be indented like the lines above it (each item of the list "
+        "starts with '- ') (YAML: while parsing a block collection: did not find expected '-' indicator)"
     ]
 
 

@@ -166,7 +166,7 @@ def test_broken_yaml_shows_the_check_line_and_recovers(client, preview, project)
     change = save(preview, path, good.replace("status: approved", "status: [approved"))
     assert change.letters == {"apsp-2017/cleveland"} and not change.every_letter
     (line,) = check_lines(project, "cleveland")
-    assert line.startswith("data/assessments/apsp-2017/cleveland.yaml:4:")
+    assert line.startswith("data/assessments/apsp-2017/cleveland.yaml:3:9: the '[' on line 3 is not closed")
     frame = client.get("/apsp-2017/letters/cleveland.html")
     assert frame.status_code == 422
     assert escape(line) in frame.text

@@ -80,7 +80,9 @@ def test_broken_yaml_shows_its_error_and_recovers_by_itself(page: Page, project:
         expect(letter.get_by_text(CLEVELAND_START)).to_be_visible()
 
         path.write_text(good.replace("status: approved", "status: [approved"))
-        line = "data/assessments/apsp-2017/cleveland.yaml:4:9: while parsing a flow sequence: did not find expected ',' or ']'"
+        line = (
+            "data/assessments/apsp-2017/cleveland.yaml:3:9: the '[' on line 3 is not closed: close it with ']', or put the value in quotes"
+        )
         expect(letter.get_by_text(line)).to_be_visible(timeout=10_000)
         expect(page.locator("#problems")).to_contain_text(line)
         expect(page.locator("#actions")).to_have_text("No PDF until the errors are fixed")

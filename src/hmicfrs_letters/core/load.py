@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.yamlerrors import explain
 
 try:  # the C parser is several times faster and gives the same marks
     _Loader: type = yaml.CSafeLoader
@@ -78,11 +79,10 @@ def parse_yaml(text: str, shown_as: str) -> Document:
             raise LetterError(problems)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = ": ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
-        if mark is None:
-            raise LetterError(Problem(shown_as, message)) from None
-        raise LetterError(Problem(shown_as, message, mark.line + 1, mark.column + 1)) from None
+        if (exc.problem_mark or exc.context_mark) is None:
+            raise LetterError(Problem(shown_as, ": ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML")) from None
+        told = explain(exc, text)
+        raise LetterError(Problem(shown_as, told.message, told.line, told.column, detail=told.excerpt)) from None
     except yaml.YAMLError as exc:
         raise LetterError(Problem(shown_as, f"invalid YAML: {exc}")) from None
     finally:

@@ -30,6 +30,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+# Imported first by the fork server: it removes the folder of the server's socket when it ends.
+_FORK_SERVER_EXIT = "hmicfrs_letters.pool.forkserver_exit"
 # A worker that cannot even start this many times in a row means every worker will fail.
 MAX_START_FAILURES = 3
 # A task whose worker dies is tried once more (the death may be the machine's, not the task's).
@@ -53,7 +55,7 @@ def start_fork_server(preload: Sequence[str]) -> None:
     """Start the fork server now, importing `preload`, so that it is ready when the first pool
     wants workers; the caller carries on meanwhile. Nothing to do where there is no fork server."""
     if start_method() == "forkserver":
-        multiprocessing.set_forkserver_preload(list(preload))
+        multiprocessing.set_forkserver_preload([_FORK_SERVER_EXIT, *preload])
         multiprocessing.forkserver.ensure_running()
 
 
@@ -69,8 +71,9 @@ class WorkerPool:
     with the exception's text; one that runs over `timeout` seconds is stopped (its worker is
     killed and replaced) and fails; one whose worker dies is tried once more, then fails. A
     worker is replaced after `tasks_per_worker` tasks. Workers stay up between calls of `run`
-    until the pool is closed. Whatever a worker leaves in its temporary folder is removed when
-    the pool closes, even if the worker was killed.
+    until the pool is closed. Whatever a worker leaves in its temporary folder (a scratch folder
+    made in `scratch_in`, the system's by default) is removed when the pool closes, even if the
+    worker was killed; if the pool's own process is killed, by the next pool in that folder.
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class WorkerPool:
         timeout: float = 60.0,
         tasks_per_worker: int = 500,
         preload: Sequence[str] = (),
+        scratch_in: Path | None = None,
     ) -> None:
         self.func = func
         self.jobs = max(1, jobs)
@@ -93,8 +97,12 @@ class WorkerPool:
         self.context = multiprocessing.get_context(start_method())
         if preload:
             start_fork_server(preload)  # where it already runs, it keeps what it has imported
-        _remove_orphaned_scratch()
-        self.scratch = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-")
+        # Not the system's temporary folder by default: a pool whose process is killed cannot
+        # remove its scratch, and the next pool given the same folder does it instead.
+        root = Path(scratch_in) if scratch_in is not None else Path(tempfile.gettempdir())
+        root.mkdir(parents=True, exist_ok=True)
+        _remove_orphaned_scratch(root)
+        self.scratch = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-", dir=root)
         self.workers: list[_Worker] = []
         self.started = 0  # workers started so far, replacements included
         self._start_failures = 0  # workers in a row that died or hung before they were ready
@@ -290,9 +298,9 @@ class _Worker:
 _SCRATCH_PREFIX = "letters-workers-"
 
 
-def _remove_orphaned_scratch() -> None:
+def _remove_orphaned_scratch(root: Path) -> None:
     """Scratch folders of pools whose process was killed before it could remove them."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*-*"):
+    for folder in root.glob(f"{_SCRATCH_PREFIX}*-*"):
         pid = folder.name.removeprefix(_SCRATCH_PREFIX).split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)

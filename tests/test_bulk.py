@@ -109,6 +109,30 @@ def test_a_cache_entry_is_checked_before_it_is_used(tmp_path):
     assert cache.key("<html>letter</html>") != PdfCache(tmp_path, "other assets").key("<html>letter</html>")
 
 
+def test_a_cache_entry_is_bound_to_its_key_and_page_count(tmp_path):
+    cache = PdfCache(tmp_path, "environment")
+    cleveland, kent = cache.key("<html>Cleveland</html>"), cache.key("<html>Kent</html>")
+    cache.put(cleveland, b"%PDF-1.7 Cleveland's letter %%EOF", 2)
+    whole = cache.path(cleveland).read_bytes()
+    cache.path(kent).parent.mkdir(parents=True, exist_ok=True)
+    cache.path(kent).write_bytes(whole)  # a sound entry, copied under another letter's key
+    assert cache.get(kent) is None
+    pages_at = whole.index(b"\n") + 1 + 32
+    cache.path(cleveland).write_bytes(whole[:pages_at] + (1).to_bytes(4, "big") + whole[pages_at + 4 :])  # its page count edited
+    assert cache.get(cleveland) is None
+
+
+def test_a_cache_entry_moved_to_another_letters_key_is_rendered_again(project, letters):
+    assert "2 PDFs rendered" in summary(letters("build", "--force", "cleveland", "--force", "kent"))
+    kent = cache_entry(project, "kent")
+    kent.write_bytes(cache_entry(project, "cleveland").read_bytes())
+    result = letters("build", "--force", "kent")
+    assert result.exit_code == 0, result.output
+    assert "1 PDF rendered" in summary(result)
+    text = fold(pdf_text(project / "output" / "apsp-2017" / "pdf" / "kent.pdf"))
+    assert "Kent Police" in text and "Cleveland Police" not in text
+
+
 def test_output_is_byte_identical_whatever_the_workers_their_order_or_hash_seed(project, tmp_path):
     # One worker in alphabetical order, in this process...
     one = tmp_path / "one"

@@ -189,3 +189,23 @@ def test_without_a_pdf_renderer_each_letter_fails_with_the_reason_and_its_html_i
     out = project / "output" / "apsp-2017"
     assert sorted(p.stem for p in (out / "html").iterdir()) == sorted(SOME[:3])
     assert not (out / "pdf").exists()
+
+
+def test_outputs_are_created_with_the_users_umask(project):
+    """Drafts are confidential: with umask 077 every file a build writes is 0600, the cache's too."""
+    before = os.umask(0o077)
+    try:
+        report = build(load_batch(Project.at(project)), slugs=["kent", "sussex"], jobs=1)
+    finally:
+        os.umask(before)
+    assert not report.failed
+    files = [p for p in (project / "output").rglob("*") if p.is_file()]
+    assert len(files) >= 8
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o600"}
+    # A file that is replaced keeps its own mode.
+    kent = project / "output" / "apsp-2017" / "pdf" / "kent.pdf"
+    kent.chmod(0o640)
+    edit_kent = letter_file(project, "kent")
+    edit_kent.write_text(edit_kent.read_text().replace("outcome: pending", "outcome: all-in-place"))
+    assert not build(load_batch(Project.at(project)), slugs=["kent"], jobs=1).failed
+    assert oct(kent.stat().st_mode & 0o777) == "0o640"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +16,11 @@ TEMP_PREFIX = ".tmp-"
 
 
 def write_atomic(path: Path, data: bytes | str) -> bool:
-    """Write via a temporary file in the same folder and a rename; False if the content was already there."""
+    """Write via a temporary file in the same folder and a rename; False if the content was already there.
+
+    A new file gets the user's umask, as any program's would (drafts are confidential: a umask
+    of 077 keeps them private); a file replaced keeps its mode, and its owner where allowed.
+    """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         if path.read_bytes() == payload:
@@ -22,16 +28,38 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
     except OSError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX + path.name + ".")
+    temp = _create_temp(path)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with temp.open("wb") as handle:
             handle.write(payload)
-        os.chmod(temp, 0o644)
+        _keep_mode_and_owner(path, temp)
         os.replace(temp, path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
     return True
+
+
+def _create_temp(path: Path) -> Path:
+    """A new empty file beside `path`, created with mode 0666 less the umask (mkstemp would make it 0600)."""
+    while True:
+        temp = path.with_name(f"{TEMP_PREFIX}{path.name}.{secrets.token_hex(4)}")
+        try:
+            os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return temp
+        except FileExistsError:
+            continue
+
+
+def _keep_mode_and_owner(path: Path, temp: Path) -> None:
+    try:
+        old = path.stat()
+    except FileNotFoundError:
+        return
+    os.chmod(temp, stat.S_IMODE(old.st_mode))
+    # Only root may give a file to another user; a group is kept where we belong to it.
+    with contextlib.suppress(PermissionError):
+        os.chown(temp, old.st_uid, old.st_gid)
 
 
 @contextmanager

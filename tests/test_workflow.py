@@ -109,6 +109,20 @@ def test_approve_refuses_a_placeholder(letters, project):
     assert read_letter(project, "cumbria").status == "draft"
 
 
+def test_check_warns_of_a_drafts_placeholders_and_strict_makes_them_errors(letters, project):
+    edit(letter_file(project, "cumbria"), "Your plans submitted", "Your plans submitted on [date] TODO")
+    warning = (
+        f"{LETTERS}/cumbria.yaml:4: warning: the findings hold a placeholder: '[date]', 'TODO'; "
+        "`letters approve` refuses the letter until they are replaced"
+    )
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 0
+    assert warning in result.output.splitlines()
+    strict = letters("check", "--no-pages", "--strict")
+    assert strict.exit_code == 1
+    assert warning in strict.output.splitlines()
+
+
 def test_a_markdown_link_is_not_a_placeholder(letters, project):
     edit(letter_file(project, "cumbria"), "national strategy", "[national strategy](https://www.npcc.police.uk/)")
     assert letters("approve", "cumbria").exit_code == 0

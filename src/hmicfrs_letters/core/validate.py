@@ -128,9 +128,15 @@ def approval_gaps(letter: Letter, assessment: Assessment) -> list[tuple[str, str
         gaps.append(("outcome", f"the outcome is pending; set 'outcome' to one of: {', '.join(c.key for c in assessment.categories)}"))
     if not letter.findings.strip():
         gaps.append(("findings", "the findings are not written"))
-    elif marks := findings.placeholders(letter.findings):
-        gaps.append(("findings", f"the findings hold a placeholder: {', '.join(repr(m) for m in marks)}"))
+    elif placeholder := placeholder_gap(letter):
+        gaps.append(("findings", placeholder))
     return gaps
+
+
+def placeholder_gap(letter: Letter) -> str | None:
+    """The approval rule on placeholders left in the findings ('[date]', 'TODO'): why it fails, or None."""
+    marks = findings.placeholders(letter.findings)
+    return f"the findings hold a placeholder: {', '.join(repr(m) for m in marks)}" if marks else None
 
 
 def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[Problem]:
@@ -153,6 +159,13 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
         )
     if letter.is_draft:
         problems.append(doc.problem("draft: not yet approved", "status", severity=Severity.WARNING))
+        # Caught while drafting, by the rule `letters approve` applies, not first at approval.
+        if placeholder := placeholder_gap(letter):
+            problems.append(
+                doc.problem(
+                    f"{placeholder}; `letters approve` refuses the letter until they are replaced", "findings", severity=Severity.WARNING
+                )
+            )
     if letter.outcome == PENDING:
         problems.append(
             doc.problem("outcome pending: the letter shows a placeholder for its findings", "outcome", severity=Severity.WARNING)

@@ -35,9 +35,11 @@ def test_new_writes_a_draft_with_the_outcomes_standard_findings(letters, project
     assert f"Wrote {LETTERS}/kent.yaml (draft)" in result.output
     letter = read_letter(project, "kent")
     standard = load_batch(Project.at(project)).assessment.category("plans-not-commenced").standard_findings
-    assert (letter.outcome, letter.status, letter.findings) == ("plans-not-commenced", "draft", standard)
+    assert (letter.outcome, letter.status) == ("plans-not-commenced", "draft")
+    assert letter.findings.split() == standard.split()  # wrapped for an editor; Markdown reads the breaks as spaces
     text = letter_file(project, "kent").read_text()
     assert text.startswith("# Kent Police. Started by `letters new`")
+    assert "\nfindings: |\n" in text  # a literal block: what is typed is what is read
     assert max(len(line) for line in text.splitlines()) <= 100  # wrapped for an editor
 
 
@@ -48,15 +50,53 @@ def test_new_without_outcome_is_pending_with_a_placeholder(letters, project):
     assert (letter.outcome, letter.status, letter.findings) == ("pending", "draft", "")
     result = letters("check", "--no-pages")
     assert result.exit_code == 0
-    assert f"{LETTERS}/kent.yaml:3: warning: outcome pending" in result.output
+    assert f"{LETTERS}/kent.yaml:5: warning: outcome pending" in result.output
 
 
-def test_new_refuses_to_overwrite(letters, project):
+def test_new_takes_over_a_placeholder_with_no_findings(letters, project):
+    assert read_letter(project, "kent").findings == ""  # as shipped: pending, no findings
+    result = letters("new", "--force", "kent", "--outcome", "all-in-place")
+    assert result.exit_code == 0, result.output
+    assert read_letter(project, "kent").outcome == "all-in-place"
+
+
+def test_new_refuses_a_letter_whose_findings_are_written_unless_restarted(letters, project):
     before = letter_file(project, "cleveland").read_bytes()
     result = letters("new", "--force", "cleveland", "--outcome", "all-in-place")
     assert result.exit_code == 1
-    assert result.output == f"Error: {LETTERS}/cleveland.yaml: already exists; edit it, or delete it first to start again\n"
+    assert result.output == (
+        f"Error: {LETTERS}/cleveland.yaml: already has findings; edit it, or start again with `letters new --restart`, which replaces it\n"
+    )
     assert letter_file(project, "cleveland").read_bytes() == before
+    result = letters("new", "--force", "cleveland", "--outcome", "all-in-place", "--restart")
+    assert result.exit_code == 0, result.output
+    letter = read_letter(project, "cleveland")
+    assert (letter.outcome, letter.status) == ("all-in-place", "draft")
+
+
+def test_paragraphs_and_a_list_survive_new_edit_and_build(letters, project):
+    assert letters("new", "--force", "kent", "--outcome", "plans-not-commenced").exit_code == 0
+    path = letter_file(project, "kent")
+    text = path.read_text().rstrip("\n")
+    path.write_text(text + "\n\n  We noted three points:\n\n  - the unit's capacity;\n  - its IT monitoring;\n  - its partners.\n")
+    result = letters("build", "--force", "kent", "--format", "html")
+    assert result.exit_code == 0, result.output
+    html = (project / "output" / "apsp-2017" / "html" / "kent.html").read_text()
+    findings = html[html.index('<section class="findings"') : html.index("</section>")]
+    assert findings.count("<p>") == 2 and findings.count("<ul>") == 1 and findings.count("<li>") == 3
+    assert "folded block" not in letters("check", "--no-pages").output
+
+
+def test_a_folded_block_with_paragraphs_or_a_list_is_a_warning_naming_the_line(letters, project):
+    path = letter_file(project, "cumbria")
+    path.write_text(path.read_text().rstrip("\n") + "\n\n  A second paragraph, run into the first.\n")
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 0
+    line = path.read_text().splitlines().index("") + 1
+    assert (
+        f"{LETTERS}/cumbria.yaml:{line}: warning: 'findings' is a folded block (>), so its paragraphs and list items run together "
+        "as one paragraph; write it as a literal block ('findings: |') to keep them"
+    ) in result.output.splitlines()
 
 
 def test_new_refuses_an_unknown_force_or_outcome(letters, project):

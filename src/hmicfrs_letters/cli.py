@@ -267,20 +267,24 @@ def new(
     ctx: typer.Context,
     force: Annotated[str, typer.Option("--force", "-f", help="The force's slug, as in data/forces.yaml.", autocompletion=_complete_slugs)],
     outcome: Annotated[str | None, typer.Option("--outcome", help="An outcome key of the assessment; pending when left out.")] = None,
+    restart: Annotated[bool, typer.Option("--restart", help="Start again: replace a letter whose findings are written.")] = False,
     assessment: AssessmentOption = None,
 ) -> None:
-    """Start a force's letter: a draft with its outcome's standard findings. Never overwrites.
+    """Start a force's letter: a draft with its outcome's standard findings.
 
     \b
+    It takes over a file whose findings are not written yet; it replaces one whose findings are
+    written only with --restart.
     Examples:
       letters new --force kent --outcome plans-not-commenced
       letters new --force kent    (outcome pending; findings to write)
+      letters new --force kent --outcome all-in-place --restart
     """
     from hmicfrs_letters.workflow.new import new_letter
 
     with _reporting():
         batch = _batch(ctx, assessment)
-        path = new_letter(batch, force, outcome)
+        path = new_letter(batch, force, outcome, restart=restart)
     typer.echo(f"Wrote {batch.project.shown(path)} (draft): make the findings this force's, then `letters approve {force}`")
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from hmicfrs_letters.core.errors import LetterError, Problem
 
@@ -77,3 +80,54 @@ def remove_stale_temps(folder: Path) -> None:
     if folder.is_dir():
         for temp in folder.rglob(TEMP_PREFIX + "*"):
             temp.unlink(missing_ok=True)
+
+
+# How long a command waits for another that holds a file (`letters approve` counting pages, say).
+LOCK_WAIT_SECONDS = 60.0
+
+
+class HeldFile:
+    """A file held while a command reads, checks and rewrites it.
+
+    It is locked against other `letters` commands (a lock file in `locks`), read once, and
+    written back only if it still holds the bytes that were read: an editor's save in between
+    is neither lost nor taken as checked, and the command refuses instead, naming the file.
+    """
+
+    def __init__(self, path: Path, shown: str, locks: Path) -> None:
+        self.path, self.shown = path, shown
+        name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+        locks.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(locks / f"{name}-{path.name}.lock", timeout=LOCK_WAIT_SECONDS)
+        self.data: bytes | None = None  # None: there is no such file
+
+    def __enter__(self) -> HeldFile:
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise LetterError(
+                Problem(self.shown, "another `letters` command is changing this file; try again once it has finished")
+            ) from None
+        try:
+            self.data = self._read()
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def _read(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise LetterError(Problem(self.shown, f"cannot read file: {exc.strerror or exc}")) from None
+
+    def write(self, data: bytes) -> None:
+        """Replace the file with `data` (atomically, keeping its mode), unless it changed since it was read."""
+        if self._read() != self.data:
+            raise LetterError(Problem(self.shown, "changed on disk while this command was checking it; nothing was written: run it again"))
+        write_atomic(self.path, data)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hmicfrs_letters.core import findings
 from hmicfrs_letters.core.errors import LetterError, Problem, Severity
-from hmicfrs_letters.core.load import Document, load_yaml
+from hmicfrs_letters.core.load import Document, load_bytes, load_yaml
 from hmicfrs_letters.core.models import INVALID, MAX_FINDINGS_CHARS, PENDING, SLUG, Assessment, Force, Letter, did_you_mean
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.schema import read_assessment, read_forces, read_letter
@@ -23,6 +23,7 @@ class LetterInput:
     shown: str
     letter: Letter | None
     problems: list[Problem] = field(default_factory=list)
+    doc: Document | None = None  # the file as loaded, for the lines of its keys
 
     @property
     def errors(self) -> list[Problem]:
@@ -94,7 +95,15 @@ def _load(project: Project, path: Path, problems: list[Problem]) -> Document | N
         return None
 
 
-def _read_letter(project: Project, assessment: Assessment, forces: dict[str, Force], slug: str, path: Path) -> LetterInput:
+def read_letter_bytes(batch: Batch, slug: str, raw: bytes) -> LetterInput:
+    """One force's letter as these bytes of its file give it (read once, under a lock: core.files.HeldFile)."""
+    path = batch.project.letters_dir(batch.assessment.slug) / f"{slug}.yaml"
+    return _read_letter(batch.project, batch.assessment, batch.forces, slug, path, raw)
+
+
+def _read_letter(
+    project: Project, assessment: Assessment, forces: dict[str, Force], slug: str, path: Path, raw: bytes | None = None
+) -> LetterInput:
     item = LetterInput(slug, path, project.shown(path), None)
     if not SLUG.fullmatch(slug):
         item.problems.append(
@@ -107,9 +116,17 @@ def _read_letter(project: Project, assessment: Assessment, forces: dict[str, For
     if not path.resolve().is_relative_to(project.data_dir.resolve()):
         item.problems.append(Problem(item.shown, "links to a file outside data/; letter files must live in the project"))
         return item
-    doc = _load(project, path, item.problems)
+    if raw is None:
+        doc = _load(project, path, item.problems)
+    else:
+        try:
+            doc = load_bytes(raw, item.shown)
+        except LetterError as exc:
+            item.problems.extend(exc.problems)
+            doc = None
     if doc is None:
         return item
+    item.doc = doc
     letter = read_letter(forces[slug], assessment, doc, item.problems)
     if not item.errors:
         item.letter = letter
@@ -155,6 +172,17 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
         problems.append(
             doc.problem(
                 "findings contain HTML tags; they are printed as typed, not as markup (use Markdown)", "findings", severity=Severity.WARNING
+            )
+        )
+    for path, line in doc.folded.items():
+        name = "/".join(str(key) for key in path)
+        problems.append(
+            Problem(
+                doc.path,
+                f"'{name}' is a folded block (>), so its paragraphs and list items run together as one paragraph; "
+                f"write it as a literal block ('{name}: |') to keep them",
+                line,
+                severity=Severity.WARNING,
             )
         )
     if letter.is_draft:

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import FoldedScalarString
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.files import write_atomic
 
 WIDTH = 96
+_LIST_ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)])\s+")
 
 
 def _yaml() -> YAML:
@@ -49,16 +51,17 @@ def dump(data: CommentedMap) -> str:
     return stream.getvalue()
 
 
-def folded(text: str, indent: int = 2) -> FoldedScalarString | str:
-    """Long text as a folded block (`>-`), wrapped at word breaks so that it reads well in an editor."""
-    # Folding joins lines with one space: text with other whitespace stays a quoted string.
-    if len(text) < WIDTH - indent or re.search(r"\s\s|[^\S ]", text) or text != text.strip():
-        return text
-    scalar = FoldedScalarString(text)
-    breaks, line_start = [], 0
-    for index, char in enumerate(text):
-        if char == " " and index - line_start > WIDTH - indent - 20:
-            breaks.append(index)
-            line_start = index + 1
-    scalar.fold_pos = breaks
-    return scalar
+def literal(text: str, indent: int = 2) -> LiteralScalarString:
+    """Markdown as a literal block (`|`), so that its blank lines and list items stay as typed.
+
+    Lines longer than an editor's width are wrapped at word breaks; Markdown reads a line break
+    inside a paragraph as a space, so the letter reads the same.
+    """
+    lines = []
+    for line in text.strip("\n").split("\n"):
+        if len(line) <= WIDTH - indent:
+            lines.append(line)
+            continue
+        hang = " " * len(_LIST_ITEM.match(line)[0]) if _LIST_ITEM.match(line) else ""
+        lines += textwrap.wrap(line, WIDTH - indent, subsequent_indent=hang, break_long_words=False, break_on_hyphens=False) or [""]
+    return LiteralScalarString("\n".join(lines) + "\n" if text.strip() else "")

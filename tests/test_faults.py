@@ -168,7 +168,7 @@ def test_a_build_leaves_nothing_in_the_temporary_folder(project, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "3 PDFs rendered" in done.stdout
     assert list(Path(env["TMPDIR"]).iterdir()) == []  # no weasyprint-* font folder, no scratch, no socket folder
-    assert list((project / "output" / ".cache" / "tmp").iterdir()) == []  # the workers' scratch, removed at the end
+    assert not (project / "output" / ".cache" / "tmp").exists()  # the workers' scratch, removed at the end
 
 
 def test_a_build_killed_part_way_leaves_no_partial_file_and_the_next_one_completes(project, tmp_path):
@@ -209,5 +209,5 @@ def test_a_build_killed_part_way_leaves_no_partial_file_and_the_next_one_complet
     assert rendered <= 43 - len(written)  # what was written whole before the kill is served from the cache
     assert len(list(pdfs.glob("*.pdf"))) == 43
     assert _no_temps(out)
-    assert list((out / ".cache" / "tmp").iterdir()) == []  # the killed build's scratch too
+    assert not (out / ".cache" / "tmp").exists()  # the killed build's scratch too
     assert list(Path(env["TMPDIR"]).iterdir()) == []

@@ -117,5 +117,10 @@ def test_overview_pdf_and_manifest_are_built_with_the_letters(letters, project):
         "status": "approved",
         "built": True,
         "pages": 2,
+        "approved": {
+            "by": "HMICFRS (the letter as issued on 2 October 2017)",
+            "on": "2026-11-30",
+            "sha256": manifest["letters"]["cleveland"]["approved"]["sha256"],
+        },
     }
     assert manifest["final"] is False

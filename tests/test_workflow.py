@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -115,16 +117,104 @@ def test_new_refuses_an_unknown_force_or_outcome(letters, project):
 # --- letters approve -------------------------------------------------------------------------
 
 
-def test_approve_changes_only_the_status_line(letters, project):
+def test_approve_writes_the_status_and_an_approval_record_and_nothing_else(letters, project):
     path = letter_file(project, "cumbria")
     before = path.read_text().splitlines()
     result = letters("approve", "cumbria")
     assert result.exit_code == 0, result.output
-    assert f"{LETTERS}/cumbria.yaml: approved" in result.output
+    today = dt.date.today().isoformat()
+    assert f"{LETTERS}/cumbria.yaml: approved by Test Approver on {today}" in result.output  # git's user.name by default
     after = path.read_text().splitlines()
-    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
-    assert changed == [("status: draft", "status: approved")]  # comments, order and wrapping kept
-    assert letters("approve", "cumbria").output.startswith(f"{LETTERS}/cumbria.yaml: already approved")
+    status = before.index("status: draft")
+    assert after[:status] == before[:status] and after[status + 5 :] == before[status + 1 :]  # comments, order and wrapping kept
+    assert after[status : status + 4] == ["status: approved", "approved:", "  by: Test Approver", f"  on: {today}"]
+    assert re.fullmatch(r"  sha256: [0-9a-f]{64}", after[status + 4])
+    record = read_letter(project, "cumbria").approved
+    assert (record.by, record.on) == ("Test Approver", dt.date.today())
+    assert letters("approve", "cumbria").output.startswith(f"{LETTERS}/cumbria.yaml: already approved by Test Approver on {today}")
+    assert letters("check", "--no-pages").exit_code == 0
+
+
+def test_approve_by_names_the_approver_and_without_a_name_refuses(letters, project, monkeypatch):
+    result = letters("approve", "cumbria", "--by", "Zoë Billingham: HMI")
+    assert result.exit_code == 0, result.output
+    assert read_letter(project, "cumbria").approved.by == "Zoë Billingham: HMI"
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    result = letters("approve", "durham")
+    assert result.exit_code == 1
+    assert result.output == f"Error: {LETTERS}: who approves? give --by NAME (git has no user.name here)\n"
+    assert read_letter(project, "durham").status == "draft"
+
+
+def test_a_change_after_approval_fails_check_final_and_is_approved_again(letters, project):
+    assert letters("approve", "cumbria", "--by", "Jane Smith").exit_code == 0
+    today = dt.date.today().isoformat()
+    edit(letter_file(project, "cumbria"), "Your plans submitted", "Your plan submitted")  # one word
+    changed = f"{LETTERS}/cumbria.yaml:3: changed since it was approved by Jane Smith on {today}: approve it again or set it back to draft"
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 1
+    assert changed in result.output.splitlines()
+    final = letters("build", "--final", "--force", "cumbria")
+    assert final.exit_code == 1
+    assert f"1 letter is not approved: cumbria (changed since it was approved by Jane Smith on {today})" in final.output
+    assert not (project / "output" / "apsp-2017" / "final").exists()
+    again = letters("approve", "cumbria", "--by", "Ann Other")
+    assert again.exit_code == 0, again.output
+    assert f"approved again by Ann Other on {today} (it had changed since it was approved by Jane Smith on {today})" in again.output
+    assert letters("check", "--no-pages").exit_code == 0
+
+
+def test_a_status_approved_set_by_hand_is_an_error(letters, project):
+    edit(letter_file(project, "cumbria"), "status: draft", "status: approved")
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 1
+    assert (
+        f"{LETTERS}/cumbria.yaml:3: 'status: approved' without an approval record; approve it with `letters approve cumbria`, "
+        "or set it back to draft"
+    ) in result.output.splitlines()
+    final = letters("build", "--final", "--force", "cumbria")
+    assert "1 letter is not approved: cumbria (no approval record)" in final.output
+    # A record copied from another letter does not match this one either.
+    cleveland = letter_file(project, "cleveland").read_text()
+    record = cleveland[cleveland.index("approved:") : cleveland.index("findings:")]
+    edit(letter_file(project, "cumbria"), "status: approved\n", "status: approved\n" + record)
+    assert "cumbria.yaml:3: changed since it was approved by HMICFRS" in letters("check", "--no-pages").output
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("national strategy", "[national strategy](https://example.org/a)"),  # then its target changes, below
+        ("outcome: plans-not-commenced", "outcome: plans-not-commenced\nrecipient_name: Michelle Skeer QPM"),  # the addressee
+        ("the National Police Chiefs' Council", "the National Police Chiefs’ Council"),  # a curly quote
+    ],
+)
+def test_the_approval_covers_addressees_links_and_quotes(letters, project, old, new):
+    path = letter_file(project, "cumbria")
+    if "https" in new:
+        edit(path, old, new)
+        old, new = "https://example.org/a", "https://example.org/b"
+    assert letters("approve", "cumbria").exit_code == 0
+    edit(path, old, new)
+    assert re.search(r"cumbria.yaml:\d+: changed since it was approved", letters("check", "--no-pages").output)
+
+
+def test_approve_keeps_the_files_mode_line_endings_bom_and_markers(letters, project):
+    path = letter_file(project, "cumbria")
+    text = path.read_text()
+    path.write_bytes(("\ufeff---\n" + text + "...\n").replace("\n", "\r\n").encode("utf-8"))
+    path.chmod(0o640)
+    before = path.read_bytes()
+    assert letters("approve", "cumbria").exit_code == 0
+    after = path.read_bytes()
+    assert after.startswith(b"\xef\xbb\xbf---\r\n") and after.endswith(b"\r\n...\r\n") and b"\n" not in after.replace(b"\r\n", b"")
+    assert (
+        after.replace(b"status: approved\r\napproved:", b"status: draft\r\nX").split(b"X")[0]
+        == before.split(b"status: draft")[0] + b"status: draft\r\n"
+    )
+    assert oct(path.stat().st_mode & 0o777) == "0o640"
+    assert read_letter(project, "cumbria").approved is not None
+    assert letters("check", "--no-pages").exit_code == 0
 
 
 def test_approve_says_why_per_letter(letters, project):
@@ -189,7 +279,7 @@ def test_an_approved_letter_with_a_placeholder_fails_the_check(letters, project)
     result = letters("check", "--no-pages")
     assert result.exit_code == 1
     assert (
-        f"{LETTERS}/cleveland.yaml:4: approved, but the findings hold a placeholder: '[very]'; fix it or set 'status: draft'"
+        f"{LETTERS}/cleveland.yaml:8: approved, but the findings hold a placeholder: '[very]'; fix it or set 'status: draft'"
         in result.output
     )
 
@@ -220,13 +310,15 @@ def test_from_new_to_a_verified_final_build(letters, project):
     assert letters("approve", "kent").exit_code == 0
     result = letters("build", "--final", "-j", "1", "--force", "kent", "--force", "cleveland")
     assert result.exit_code == 0, result.output
-    out = project / "output" / "apsp-2017"
+    out = project / "output" / "apsp-2017" / "final"
     for slug in ("kent", "cleveland"):
         assert 'class="watermark"' not in (out / "html" / f"{slug}.html").read_text()
         assert "DRAFT" not in pdf_text(out / "pdf" / f"{slug}.pdf")
     assert "Kent Police" in pdf_text(out / "pdf" / "kent.pdf")
-    assert json.loads((out / "manifest.json").read_text())["final"] is True
-    verified = letters("verify", "--force", "kent", "--force", "cleveland")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["final"] is True
+    assert manifest["letters"]["kent"]["approved"]["by"] == "Test Approver"
+    verified = letters("verify", "--final", "--force", "kent", "--force", "cleveland")
     assert verified.exit_code == 0, verified.output
     assert "Verified 2 PDFs, 0 problems" in verified.output
 

@@ -294,25 +294,47 @@ def approve(
     slugs: Annotated[
         list[str], typer.Argument(metavar="SLUG...", help="The forces whose letters to approve.", autocompletion=_complete_slugs)
     ],
+    by: Annotated[str | None, typer.Option("--by", help="Who approves them (default: git config user.name).")] = None,
     assessment: AssessmentOption = None,
 ) -> None:
-    """Approve letters that pass every check; say why for each one that does not.
+    """Approve letters that pass every check, recording who and when; say why for each one that does not.
 
     \b
     A letter is approved when its outcome is set, its findings are written with no placeholder,
-    it fits the page limit and the fixed wording is the approved one. Comments in its file are kept.
-    Example:
+    it fits the page limit and the fixed wording is the approved one. Its file records the
+    approval (by, on, and a fingerprint of the letter): a change after it undoes it.
+    Examples:
       letters approve cleveland north-yorkshire
+      letters approve kent --by "Jane Smith"
     """
     from hmicfrs_letters.workflow.approve import approve as approve_letters
+    from hmicfrs_letters.workflow.approve import default_approver
 
     with _reporting():
-        results = approve_letters(_batch(ctx, assessment), slugs)
+        batch = _batch(ctx, assessment)
+        who = (by or "").strip() or default_approver(batch.project)
+        if not who:
+            raise LetterError(
+                Problem(
+                    batch.project.shown(batch.project.letters_dir(batch.assessment.slug)),
+                    "who approves? give --by NAME (git has no user.name here)",
+                )
+            )
+        results = approve_letters(batch, slugs, who)
     for result in results:
-        if result.approved:
-            typer.echo(f"{result.item.shown}: {'already approved' if result.already else 'approved'}")
-        else:
+        record = result.record or (result.item.letter.approved if result.item.letter else None)
+        if not result.approved:
             _say(Problem(result.item.shown, f"not approved: {'; '.join(result.reasons)}"))
+        elif result.already:
+            typer.echo(f"{result.item.shown}: already approved by {record.by} on {record.on.isoformat()}")
+        elif result.replaced:
+            old = result.replaced
+            typer.echo(
+                f"{result.item.shown}: approved again by {record.by} on {record.on.isoformat()} "
+                f"(it had changed since it was approved by {old.by} on {old.on.isoformat()})"
+            )
+        else:
+            typer.echo(f"{result.item.shown}: approved by {record.by} on {record.on.isoformat()}")
     refused = sum(not result.approved for result in results)
     typer.echo(f"{len(results) - refused} approved, {refused} refused", err=True)
     if refused:
@@ -347,6 +369,7 @@ def verify(
         list[str] | None, typer.Option("--force", "-f", help="Verify only this force's PDF (repeatable).", autocompletion=_complete_slugs)
     ] = None,
     out: OutOption = None,
+    final: Annotated[bool, typer.Option("--final", help="Verify the final build's hand-over folder, <assessment>/final/.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Check that each PDF in output/ holds its letter's text verbatim, as the data gives it now.
@@ -354,6 +377,7 @@ def verify(
     \b
     Examples:
       letters verify
+      letters verify --final    (the hand-over folder of `letters build --final`)
       letters verify --force cleveland --out /tmp/letters
       letters verify --json
     """
@@ -361,7 +385,7 @@ def verify(
 
     with _reporting():
         batch = _batch(ctx, assessment)
-        report = verify_output(batch, force or (), out)
+        report = verify_output(batch, force or (), out, final)
     if as_json:
         _json({"assessment": batch.assessment.slug, "checked": report.checked, "problems": [_problem_json(p) for p in report.problems]})
     else:

@@ -38,15 +38,21 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(TEMP_PREFIX))
 
 
+def _final_folder(name: str) -> bool:
+    """The final build's folder (and its lock and new folder, while it is made), inside an ordinary build's."""
+    return name == "final" or name.startswith(".final")
+
+
 def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
     project, assessment = batch.project, batch.assessment
     inputs = [project.forces_file, project.assessment_file(assessment.slug)]
     inputs += [p for p in [project.wording_file(assessment.slug)] if p.is_file()]
     inputs += [item.source for item in batch.letters] + _files(project.templates_dir)
-    outputs = [p for p in _files(report.out_dir) if p.name != MANIFEST]
+    # An ordinary build's folder holds the final build's folder too (final/): not this build's output.
+    outputs = [p for p in _files(report.out_dir) if p.name != MANIFEST and not _final_folder(p.relative_to(report.out_dir).parts[0])]
     results = {r.slug: r for r in report.results}
     letters = {}
-    for item in batch.letters:
+    for item in [r.item for r in report.results] if final else batch.letters:  # a hand-over folder lists what it holds
         result, letter = results.get(item.slug), item.letter
         letters[item.slug] = {
             "force": letter.force.name if letter else None,
@@ -55,6 +61,9 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
             "built": None if result is None else not result.failed,
             "pages": result.pages if result else None,
         }
+        if letter and letter.approved:
+            record = letter.approved
+            letters[item.slug]["approved"] = {"by": record.by, "on": record.on.isoformat(), "sha256": record.sha256}
     return {
         "assessment": assessment.slug,
         "final": final,

@@ -5,16 +5,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from hmicfrs_letters.core.errors import LetterError, Problem
 
 try:  # the C parser is several times faster and gives the same marks
-    _Loader: type = yaml.CSafeLoader
+    _SafeLoader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+    _SafeLoader = yaml.SafeLoader
+
+
+class _Loader(_SafeLoader):
+    """The safe loader, with YAML 1.2's booleans: only true and false.
+
+    YAML 1.1 also reads on, off, yes and no as booleans: the approval record's `on:` (its date)
+    would be the key True, and a force's `copied_to: No` the value False.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 # Limits that keep a hostile file from exhausting time or memory: the raw size, and the number
 # of nodes once aliases are followed (a "billion laughs" document is tiny on disk).

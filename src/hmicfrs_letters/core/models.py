@@ -76,6 +76,15 @@ class Assessment:
 
 
 @dataclass(frozen=True)
+class ApprovalRecord:
+    """Who approved a letter, on which day, and the fingerprint of what they approved (core.approval)."""
+
+    by: str
+    on: dt.date
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Letter:
     """One force's letter of one assessment: the parts that vary."""
 
@@ -85,6 +94,7 @@ class Letter:
     findings: str
     recipient_name: str = ""
     copied_to_name: str = ""
+    approved: ApprovalRecord | None = None  # written by `letters approve`; not part of the letter's text
 
     @property
     def is_draft(self) -> bool:

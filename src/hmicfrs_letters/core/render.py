@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from hmicfrs_letters.core import findings
@@ -14,7 +15,8 @@ def letter_context(assessment: Assessment, letter: Letter, source: str) -> dict[
     return {
         "assessment": assessment,
         "force": letter.force,
-        "letter": letter,
+        # The approval record is about the letter, not in it: the text approved is the text issued.
+        "letter": dataclasses.replace(letter, approved=None),
         "outcome": assessment.category(letter.outcome),
         "findings_html": findings.convert(letter.findings).html if letter.findings.strip() else "",
         "source": source,

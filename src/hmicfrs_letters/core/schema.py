@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,6 +13,7 @@ from hmicfrs_letters.core.models import (
     PENDING,
     SLUG,
     STATUSES,
+    ApprovalRecord,
     Assessment,
     Category,
     Contact,
@@ -169,7 +171,8 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
     )
 
 
-LETTER_KEYS = ("outcome", "status", "findings", "recipient_name", "copied_to_name")
+LETTER_KEYS = ("outcome", "status", "findings", "recipient_name", "copied_to_name", "approved")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def read_letter(force: Force, assessment: Assessment, doc: Document, problems: list[Problem]) -> Letter:
@@ -182,4 +185,16 @@ def read_letter(force: Force, assessment: Assessment, doc: Document, problems: l
         findings=f.text("findings", blank_ok=True),
         recipient_name=f.text("recipient_name", required=False),
         copied_to_name=f.text("copied_to_name", required=False),
+        approved=_approval_record(f) if f.value.get("approved") is not None else None,
     )
+
+
+def _approval_record(letter: Fields) -> ApprovalRecord:
+    """The `approved:` mapping that `letters approve` writes: by, on and sha256."""
+    f = letter.mapping("approved", ApprovalRecord.__dataclass_fields__)
+    record = ApprovalRecord(f.text("by"), f.date("on"), f.text("sha256"))
+    if record.sha256 and not _SHA256.fullmatch(record.sha256):
+        f.problems.append(
+            f.doc.problem("'approved/sha256' should be 64 lower-case hexadecimal digits; run `letters approve` again", *f.at, "sha256")
+        )
+    return record

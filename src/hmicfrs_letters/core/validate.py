@@ -95,8 +95,9 @@ def _load(project: Project, path: Path, problems: list[Problem]) -> Document | N
         return None
 
 
-def read_letter_bytes(batch: Batch, slug: str, raw: bytes) -> LetterInput:
-    """One force's letter as these bytes of its file give it (read once, under a lock: core.files.HeldFile)."""
+def read_letter_bytes(batch: Batch, slug: str, raw: bytes | None) -> LetterInput:
+    """One force's letter as these bytes of its file give it (read once, under a lock: core.files.HeldFile);
+    None for a file that is not there."""
     path = batch.project.letters_dir(batch.assessment.slug) / f"{slug}.yaml"
     return _read_letter(batch.project, batch.assessment, batch.forces, slug, path, raw)
 

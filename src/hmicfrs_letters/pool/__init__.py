@@ -100,6 +100,7 @@ class WorkerPool:
         # Not the system's temporary folder by default: a pool whose process is killed cannot
         # remove its scratch, and the next pool given the same folder does it instead.
         root = Path(scratch_in) if scratch_in is not None else Path(tempfile.gettempdir())
+        self._own_root = scratch_in is not None
         root.mkdir(parents=True, exist_ok=True)
         _remove_orphaned_scratch(root)
         self.scratch = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-", dir=root)
@@ -128,6 +129,9 @@ class WorkerPool:
             worker.stop()
         self.workers.clear()
         shutil.rmtree(self.scratch, ignore_errors=True)
+        if self._own_root:  # the folder it was given for scratch, once no other pool uses it
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.dirname(self.scratch))
 
     def run(self, tasks: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
         """Yield (key, result or TaskFailed) for each (key, payload), in the order they finish."""

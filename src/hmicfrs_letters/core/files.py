@@ -31,9 +31,9 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
     except OSError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _create_temp(path)
+    fd, temp = _create_temp(path)
     try:
-        with temp.open("wb") as handle:
+        with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
         _keep_mode_and_owner(path, temp)
         os.replace(temp, path)
@@ -43,13 +43,12 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
     return True
 
 
-def _create_temp(path: Path) -> Path:
-    """A new empty file beside `path`, created with mode 0666 less the umask (mkstemp would make it 0600)."""
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A new empty file beside `path`, open for writing, created with mode 0666 less the umask (mkstemp would make it 0600)."""
     while True:
         temp = path.with_name(f"{TEMP_PREFIX}{path.name}.{secrets.token_hex(4)}")
         try:
-            os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            return temp
+            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temp
         except FileExistsError:
             continue
 

@@ -119,8 +119,4 @@ class PdfService:
             timeout=self.timeout,
             tasks_per_worker=self.tasks_per_worker,
             preload=WORKER_MODULES,
-            # Beside the cache, not in the system's temporary folder: WeasyPrint's font folders
-            # (weasyprint-*) land there too, and a build killed by SIGKILL leaves them for the
-            # next one to remove.
-            scratch_in=self.cache.folder.parent / "tmp",
         )

@@ -71,9 +71,9 @@ class WorkerPool:
     with the exception's text; one that runs over `timeout` seconds is stopped (its worker is
     killed and replaced) and fails; one whose worker dies is tried once more, then fails. A
     worker is replaced after `tasks_per_worker` tasks. Workers stay up between calls of `run`
-    until the pool is closed. Whatever a worker leaves in its temporary folder (a scratch folder
-    made in `scratch_in`, the system's by default) is removed when the pool closes, even if the
-    worker was killed; if the pool's own process is killed, by the next pool in that folder.
+    until the pool is closed. Whatever a worker leaves in its temporary folder is removed when
+    the pool closes, even if the worker was killed; if the pool's own process is killed, by its
+    workers as they notice and leave.
     """
 
     def __init__(
@@ -86,7 +86,6 @@ class WorkerPool:
         timeout: float = 60.0,
         tasks_per_worker: int = 500,
         preload: Sequence[str] = (),
-        scratch_in: Path | None = None,
     ) -> None:
         self.func = func
         self.jobs = max(1, jobs)
@@ -97,13 +96,8 @@ class WorkerPool:
         self.context = multiprocessing.get_context(start_method())
         if preload:
             start_fork_server(preload)  # where it already runs, it keeps what it has imported
-        # Not the system's temporary folder by default: a pool whose process is killed cannot
-        # remove its scratch, and the next pool given the same folder does it instead.
-        root = Path(scratch_in) if scratch_in is not None else Path(tempfile.gettempdir())
-        self._own_root = scratch_in is not None
-        root.mkdir(parents=True, exist_ok=True)
-        _remove_orphaned_scratch(root)
-        self.scratch = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-", dir=root)
+        _remove_orphaned_scratch()
+        self.scratch = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-")
         self.workers: list[_Worker] = []
         self.started = 0  # workers started so far, replacements included
         self._start_failures = 0  # workers in a row that died or hung before they were ready
@@ -129,9 +123,6 @@ class WorkerPool:
             worker.stop()
         self.workers.clear()
         shutil.rmtree(self.scratch, ignore_errors=True)
-        if self._own_root:  # the folder it was given for scratch, once no other pool uses it
-            with contextlib.suppress(OSError):
-                os.rmdir(os.path.dirname(self.scratch))
 
     def run(self, tasks: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
         """Yield (key, result or TaskFailed) for each (key, payload), in the order they finish."""
@@ -302,9 +293,9 @@ class _Worker:
 _SCRATCH_PREFIX = "letters-workers-"
 
 
-def _remove_orphaned_scratch(root: Path) -> None:
-    """Scratch folders of pools whose process was killed before it could remove them."""
-    for folder in root.glob(f"{_SCRATCH_PREFIX}*-*"):
+def _remove_orphaned_scratch() -> None:
+    """Scratch folders of pools whose process and workers were all killed before they could remove them."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*-*"):
         pid = folder.name.removeprefix(_SCRATCH_PREFIX).split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
@@ -338,6 +329,7 @@ def _worker_main(conn: Connection, func: Callable, initializer: Callable | None,
         try:
             message = conn.recv()
         except (EOFError, OSError):
+            _parent_gone(scratch)
             return
         if message is None:
             return
@@ -348,9 +340,16 @@ def _worker_main(conn: Connection, func: Callable, initializer: Callable | None,
         try:
             conn.send(reply)
         except (EOFError, OSError):
+            _parent_gone(scratch)
             return
         except Exception as exc:  # the result could not be pickled
             conn.send(("error", _describe(exc)))
+
+
+def _parent_gone(scratch: str) -> None:
+    """The pool's process died (killed by SIGKILL, say) and cannot remove the workers' scratch
+    folder, with WeasyPrint's weasyprint-* font folders in it: each worker that notices does it."""
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _describe(exc: BaseException) -> str:

@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# pip-tools, in a venv of its own so that it is never part of the locked stack.
+LOCK_TOOLS := .venv-lock
 
-.PHONY: letters test system-deps browser-deps lint clean
+.PHONY: letters test system-deps browser-deps lint clean lock
 
 letters: $(VENV)/.installed
 	$(BIN)/letters build
@@ -31,13 +33,28 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | system-deps $(VENV)/bin/python
-	$(BIN)/python -m pip install -q -e .
+# Every dependency at the version and hash the lock file gives (the renderer's bytes depend on
+# them), then the engine itself, editable, with no dependency of its own choosing.
+$(VENV)/.installed: pyproject.toml requirements.lock | system-deps $(VENV)/bin/python
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | system-deps $(VENV)/bin/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml requirements-test.lock | system-deps $(VENV)/bin/python
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-test.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@ $(VENV)/.installed
+
+# Resolve the whole dependency tree again, at the newest versions pyproject.toml allows, with the
+# hashes of their files: requirements.lock for the engine, requirements-test.lock for it and the
+# test tools, held to the same versions. Review the change (a new WeasyPrint can change the PDFs'
+# bytes: run `letters build --rebuild` and look at them) and commit both files.
+lock:
+	test -x $(LOCK_TOOLS)/bin/pip-compile || ($(PYTHON) -m venv $(LOCK_TOOLS) && $(LOCK_TOOLS)/bin/python -m pip install -q --upgrade pip pip-tools)
+	$(LOCK_TOOLS)/bin/pip-compile -q --upgrade --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.lock pyproject.toml
+	$(LOCK_TOOLS)/bin/pip-compile -q --upgrade --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		--extra test --constraint requirements.lock --output-file requirements-test.lock pyproject.toml
 
 clean:
 	rm -rf output/*/ output/.cache

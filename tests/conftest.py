@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,11 @@ from hmicfrs_letters.pool import start_fork_server
 # As the `letters` command does: the fork server imports WeasyPrint once, and every worker of
 # every test is forked from it. (It starts once per process: the first preload is the one kept.)
 start_fork_server(WORKER_MODULES)
+
+# `letters approve` names the approver from git's user.name when --by is not given: the tests see
+# one git configuration, the same on every machine, whatever the user's own.
+_GIT_CONFIG = Path(__file__).resolve().parent / "fixtures" / "gitconfig"
+os.environ.update({"GIT_CONFIG_GLOBAL": str(_GIT_CONFIG), "GIT_CONFIG_NOSYSTEM": "1"})
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -109,6 +109,30 @@ def test_a_cache_entry_is_checked_before_it_is_used(tmp_path):
     assert cache.key("<html>letter</html>") != PdfCache(tmp_path, "other assets").key("<html>letter</html>")
 
 
+def test_a_cache_entry_is_bound_to_its_key_and_page_count(tmp_path):
+    cache = PdfCache(tmp_path, "environment")
+    cleveland, kent = cache.key("<html>Cleveland</html>"), cache.key("<html>Kent</html>")
+    cache.put(cleveland, b"%PDF-1.7 Cleveland's letter %%EOF", 2)
+    whole = cache.path(cleveland).read_bytes()
+    cache.path(kent).parent.mkdir(parents=True, exist_ok=True)
+    cache.path(kent).write_bytes(whole)  # a sound entry, copied under another letter's key
+    assert cache.get(kent) is None
+    pages_at = whole.index(b"\n") + 1 + 32
+    cache.path(cleveland).write_bytes(whole[:pages_at] + (1).to_bytes(4, "big") + whole[pages_at + 4 :])  # its page count edited
+    assert cache.get(cleveland) is None
+
+
+def test_a_cache_entry_moved_to_another_letters_key_is_rendered_again(project, letters):
+    assert "2 PDFs rendered" in summary(letters("build", "--force", "cleveland", "--force", "kent"))
+    kent = cache_entry(project, "kent")
+    kent.write_bytes(cache_entry(project, "cleveland").read_bytes())
+    result = letters("build", "--force", "kent")
+    assert result.exit_code == 0, result.output
+    assert "1 PDF rendered" in summary(result)
+    text = fold(pdf_text(project / "output" / "apsp-2017" / "pdf" / "kent.pdf"))
+    assert "Kent Police" in text and "Cleveland Police" not in text
+
+
 def test_output_is_byte_identical_whatever_the_workers_their_order_or_hash_seed(project, tmp_path):
     # One worker in alphabetical order, in this process...
     one = tmp_path / "one"
@@ -165,3 +189,23 @@ def test_without_a_pdf_renderer_each_letter_fails_with_the_reason_and_its_html_i
     out = project / "output" / "apsp-2017"
     assert sorted(p.stem for p in (out / "html").iterdir()) == sorted(SOME[:3])
     assert not (out / "pdf").exists()
+
+
+def test_outputs_are_created_with_the_users_umask(project):
+    """Drafts are confidential: with umask 077 every file a build writes is 0600, the cache's too."""
+    before = os.umask(0o077)
+    try:
+        report = build(load_batch(Project.at(project)), slugs=["kent", "sussex"], jobs=1)
+    finally:
+        os.umask(before)
+    assert not report.failed
+    files = [p for p in (project / "output").rglob("*") if p.is_file()]
+    assert len(files) >= 8
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o600"}
+    # A file that is replaced keeps its own mode.
+    kent = project / "output" / "apsp-2017" / "pdf" / "kent.pdf"
+    kent.chmod(0o640)
+    edit_kent = letter_file(project, "kent")
+    edit_kent.write_text(edit_kent.read_text().replace("outcome: pending", "outcome: all-in-place"))
+    assert not build(load_batch(Project.at(project)), slugs=["kent"], jobs=1).failed
+    assert oct(kent.stat().st_mode & 0o777) == "0o640"

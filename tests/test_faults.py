@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -155,11 +154,28 @@ def _session_processes(session: int) -> list[int]:
     return pids
 
 
-def test_a_build_killed_part_way_leaves_no_partial_file_and_the_next_one_completes(project):
+def _private_temp(tmp_path: Path) -> dict[str, str]:
+    """An environment whose temporary folder is a new empty one, to see what a build leaves in it."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    return {**os.environ, "TMPDIR": str(temp)}
+
+
+def test_a_build_leaves_nothing_in_the_temporary_folder(project, tmp_path):
+    env = _private_temp(tmp_path)
+    command = [sys.executable, "-m", "hmicfrs_letters", "--project", str(project), "build", *FORCES, "--jobs", "2"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "3 PDFs rendered" in done.stdout
+    assert list(Path(env["TMPDIR"]).iterdir()) == []  # no weasyprint-* font folder, no scratch, no socket folder
+
+
+def test_a_build_killed_part_way_leaves_no_partial_file_and_the_next_one_completes(project, tmp_path):
+    env = _private_temp(tmp_path)
     command = [sys.executable, "-m", "hmicfrs_letters", "--project", str(project), "build", "--jobs", "2"]
     out = project / "output"
     pdfs = out / "apsp-2017" / "pdf"
-    build = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    build = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 120
     while len(list(pdfs.glob("*.pdf"))) < 6 and time.monotonic() < deadline and build.poll() is None:
         time.sleep(0.02)
@@ -171,6 +187,9 @@ def test_a_build_killed_part_way_leaves_no_partial_file_and_the_next_one_complet
     while _session_processes(build.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _session_processes(build.pid) == [], "a worker outlived the build"
+    # Nothing in the temporary folder, killed or not: the workers remove their scratch (with
+    # WeasyPrint's weasyprint-* font folders) as they leave, the fork server its socket's folder.
+    assert list(Path(env["TMPDIR"]).iterdir()) == []
 
     # every file under its final name is whole; every cache entry is sound
     for pdf in written:
@@ -181,11 +200,11 @@ def test_a_build_killed_part_way_leaves_no_partial_file_and_the_next_one_complet
     entries = [p for p in (out / ".cache" / "pdf").rglob("*") if p.is_file() and not p.name.startswith(".")]
     assert all(cache.get(p.name) is not None for p in entries)
 
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     assert "Built 43 letters" in done.stdout
     rendered = int(re.search(r"(\d+) PDFs? rendered", done.stdout)[1])
     assert rendered <= 43 - len(written)  # what was written whole before the kill is served from the cache
     assert len(list(pdfs.glob("*.pdf"))) == 43
     assert _no_temps(out)
-    assert list(Path(tempfile.gettempdir()).glob(f"letters-workers-{build.pid}-*")) == []  # the killed build's scratch
+    assert list(Path(env["TMPDIR"]).iterdir()) == []

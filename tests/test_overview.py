@@ -111,6 +111,9 @@ def test_overview_pdf_and_manifest_are_built_with_the_letters(letters, project):
     assert {"overview.html", "overview.pdf", "index.html", "html/cleveland.html", "pdf/cleveland.pdf"} <= outputs.keys()
     assert manifest["versions"]["weasyprint"] == version("weasyprint")
     assert manifest["versions"]["hmicfrs-letters"] == __version__
+    # The lock file the whole stack was installed from (make test installs from it), by its hash.
+    lock = Path(__file__).resolve().parent.parent / "requirements.lock"
+    assert manifest["lock"] == {"file": "requirements.lock", "sha256": sha(lock), "differs": {}}
     _, letters_data, _ = data(project)
     assert {slug: entry["status"] for slug, entry in manifest["letters"].items()} == {s: d["status"] for s, d in letters_data.items()}
     assert manifest["letters"]["cleveland"] == {
@@ -119,5 +122,10 @@ def test_overview_pdf_and_manifest_are_built_with_the_letters(letters, project):
         "status": "approved",
         "built": True,
         "pages": 2,
+        "approved": {
+            "by": "HMICFRS (the letter as issued on 2 October 2017)",
+            "on": "2026-11-30",
+            "sha256": manifest["letters"]["cleveland"]["approved"]["sha256"],
+        },
     }
     assert manifest["final"] is False

@@ -115,9 +115,12 @@ def test_the_index_and_overview_say_service_and_show_no_outcomes(built):
 
 
 def test_a_field_missing_from_an_approved_letter_is_an_error_unless_it_is_optional(letters, series):
-    edit(series / "data/assessments/frs-2022/essex.yaml", "status: draft", "status: approved")
-    result = letters("check", "--no-pages", "--assessment", "frs-2022")
-    assert result.exit_code == 0, result.output  # `improvements` is optional
+    result = letters("approve", "essex", "cleveland", "--by", "A. Inspector", "--assessment", "frs-2022")
+    assert result.exit_code == 1
+    assert "data/assessments/frs-2022/essex.yaml: approved by A. Inspector on " in result.output  # `improvements` is optional
+    assert "Error: data/assessments/frs-2022/cleveland.yaml: not approved: 'report_date' is not written; 'strengths' is not written" in (
+        result.output
+    )
     edit(series / "data/assessments/frs-2022/cleveland.yaml", "status: draft", "status: approved")
     result = letters("check", "--no-pages", "--assessment", "frs-2022")
     assert result.exit_code == 1
@@ -135,7 +138,7 @@ def test_unknown_keys_name_the_nearest_declared_field_and_fields_are_type_checke
         "data/assessments/frs-2022/essex.yaml:3: 'word' is 'fire station'; expected one of: service, brigade",
         "data/assessments/frs-2022/essex.yaml:4: 'report_date' should be a date written as YYYY-MM-DD",
         "data/assessments/frs-2022/essex.yaml:5: unknown key 'outcome'; expected one of: status, addressees, salutation, signatory, "
-        "copied_to, inspection_dates, word, report_date, strengths, improvements",
+        "copied_to, approved, inspection_dates, word, report_date, strengths, improvements",
     ):
         assert line in lines
 
@@ -165,7 +168,7 @@ def test_new_writes_the_fields_of_a_series_without_outcomes(letters, series):
     result = letters("new", "--recipient", "london", "--assessment", "frs-2022")
     assert result.exit_code == 0, result.output
     text = (series / "data/assessments/frs-2022/london.yaml").read_text()
-    assert "outcome" not in text and 'inspection_dates: ""' in text and 'strengths: ""' in text
+    assert "outcome" not in text and 'inspection_dates: ""' in text and "strengths: |" in text and "word:" not in text  # it has a default
     result = letters("new", "-r", "essex", "--assessment", "frs-2022", "--outcome", "good")
     assert result.exit_code == 1
     assert "this series has no outcomes (no 'categories')" in result.output

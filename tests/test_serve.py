@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -109,6 +110,32 @@ def test_letter_page_shows_its_problems_a_pdf_link_and_the_letter_frame(client, 
         '<iframe id="letter" title="The letter to Kent Police" src="/apsp-2017/letters/kent.html" sandbox="allow-same-origin">' in page.text
     )
     assert "No problems" in client.get("/apsp-2017/letters/cleveland").text
+
+
+def test_letter_page_shows_the_approval_its_pages_and_what_approve_would_say(client, preview, project):
+    kent = client.get("/apsp-2017/letters/kent").text
+    assert "<dt>Status</dt><dd>draft</dd>" in kent
+    assert "<dt>Pages</dt><dd>2 of at most 2</dd>" in kent
+    assert "would refuse it today:" in kent and "<li>&#39;findings&#39; is not written</li>" in kent
+    cumbria = client.get("/apsp-2017/letters/cumbria").text
+    assert "would approve it today" in cumbria
+
+    assert CliRunner().invoke(cli, ["--project", str(project), "approve", "cumbria", "--by", "Jane Smith"]).exit_code == 0
+    path = letter_file(project, "cumbria")
+    preview.reload([path])
+    approved = client.get("/apsp-2017/letters/cumbria").text
+    today = dt.date.today()
+    assert "<dt>Status</dt><dd>approved</dd>" in approved
+    assert f'<dt>Approved</dt><dd>by Jane Smith on <time datetime="{today.isoformat()}">' in approved
+    assert "nothing to do: the approval stands" in approved and "changed since approval" not in approved
+
+    save(preview, path, path.read_text().replace("Your plans submitted", "Your plan submitted"))
+    changed = client.get("/apsp-2017/letters/cumbria").text
+    assert '<span class="badge changed">changed since approval</span>' in changed  # said in words, not by colour alone
+    assert "<dt>Status</dt><dd>approved, changed since approval</dd>" in changed
+    assert "<dt>Last approved</dt><dd>by Jane Smith" in changed
+    assert escape(f"changed since it was approved by Jane Smith on {today.isoformat()}") in changed  # among its problems
+    assert "would approve it today" in changed  # approving it again is what it needs
 
 
 def test_letter_frame_is_the_letter_as_built(client, preview):

@@ -12,6 +12,7 @@ from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import load_batch
 from hmicfrs_letters.workflow.wording import fingerprint, fixed_wording
 
+LETTERS = "data/assessments/apsp-2017"
 ASSESSMENT = "data/assessments/apsp-2017.yaml"
 LOCK_LINE = 13
 MISMATCH = (
@@ -51,7 +52,9 @@ def test_a_changed_comma_in_a_template_fails_the_check_with_a_word_diff(letters,
     assert MISMATCH in lines
     diff = lines[lines.index(MISMATCH) + 1]
     assert diff == "  line 14: In December [-2016,-] {+2016+} we published our national PEEL: police …"
-    assert "1 error, " in result.output
+    # The approved letters read differently too: their approvals covered the wording as it was.
+    assert "3 errors, " in result.output
+    assert f"{LETTERS}/north-yorkshire.yaml:3: changed since it was approved by HMICFRS" in result.output
 
 
 def test_an_added_line_and_a_changed_shared_value_show_in_the_diff(letters, project):
@@ -65,7 +68,7 @@ def test_an_added_line_and_a_changed_shared_value_show_in_the_diff(letters, proj
 
 
 def test_a_force_file_does_not_touch_the_lock(letters, project):
-    edit(letter_file(project, "cleveland"), "We were pleased", "We were glad")
+    edit(letter_file(project, "cumbria"), "Your plans submitted", "The plans submitted")
     path = letter_file(project, "sussex")
     path.write_text(path.read_text() + "recipient_name: Giles York QPM\ncopied_to_name: Katy Bourne\n")
     assert letters("check", "--no-pages").exit_code == 0
@@ -82,11 +85,18 @@ def test_approve_wording_records_the_new_fingerprint_and_text(letters, project):
     assert f"sha256 {fingerprint(text)}" in result.output
     assert f'wording_sha256: "{fingerprint(text)}"' in assessment.read_text()
     assert [line for line in assessment.read_text().splitlines() if line.startswith("#")] == comments
+    # Each approval covers the wording in force: the approved letters are to be approved again.
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 1
+    assert f"{LETTERS}/cleveland.yaml:3: changed since it was approved by HMICFRS" in result.output
+    assert letters("approve", "cleveland", "north-yorkshire").exit_code == 0
     assert letters("check", "--no-pages").exit_code == 0
     assert letters("approve-wording").output.startswith("Unchanged: approved wording of apsp-2017")
 
 
 def test_a_new_assessment_gets_the_key_added_and_a_warning_until_then(letters, project):
+    for slug in ("cleveland", "north-yorkshire"):  # a new assessment has no approved letter yet
+        edit(letter_file(project, slug), "status: approved", "status: draft")
     assessment = project / ASSESSMENT
     lines = assessment.read_text().splitlines(keepends=True)
     assessment.write_text("".join(line for line in lines if "wording" not in line and "a newly approved" not in line))

@@ -369,14 +369,18 @@ def new(
     ] = None,
     force: Annotated[str | None, typer.Option("--force", "-f", hidden=True, autocompletion=_complete_slugs)] = None,
     outcome: Annotated[str | None, typer.Option("--outcome", help="An outcome key of the assessment; pending when left out.")] = None,
+    restart: Annotated[bool, typer.Option("--restart", help="Start again: replace a letter whose fields are written.")] = False,
     assessment: AssessmentOption = None,
 ) -> None:
-    """Start a recipient's letter: a draft with its outcome's standard findings. Never overwrites.
+    """Start a recipient's letter: a draft with its outcome's standard findings.
 
     \b
+    It takes over a file whose fields are not written yet; it replaces one with fields
+    written only with --restart.
     Examples:
       letters new --recipient kent --outcome plans-not-commenced
       letters new -r kent    (outcome pending; fields to write)
+      letters new -r kent --outcome all-in-place --restart
     """
     from hmicfrs_letters.workflow.new import new_letter
 
@@ -385,7 +389,7 @@ def new(
         raise typer.BadParameter("name the recipient with --recipient SLUG", param_hint="'--recipient'")
     with _reporting():
         batch = _batch(ctx, assessment)
-        path = new_letter(batch, slug, outcome)
+        path = new_letter(batch, slug, outcome, restart=restart)
     typer.echo(
         f"Wrote {batch.project.shown(path)} (draft): make the fields this {batch.recipients.singular}'s, then `letters approve {slug}`"
     )
@@ -397,25 +401,47 @@ def approve(
     slugs: Annotated[
         list[str], typer.Argument(metavar="SLUG...", help="The recipients whose letters to approve.", autocompletion=_complete_slugs)
     ],
+    by: Annotated[str | None, typer.Option("--by", help="Who approves them (default: git config user.name).")] = None,
     assessment: AssessmentOption = None,
 ) -> None:
-    """Approve letters that pass every check; say why for each one that does not.
+    """Approve letters that pass every check, recording who and when; say why for each one that does not.
 
     \b
     A letter is approved when its outcome is set, its fields are written with no placeholder,
-    it fits the page limit and the fixed wording is the approved one. Comments in its file are kept.
-    Example:
+    it fits the page limit and the fixed wording is the approved one. Its file records the
+    approval (by, on, and a fingerprint of the letter): a change after it undoes it.
+    Examples:
       letters approve cleveland north-yorkshire
+      letters approve kent --by "Jane Smith"
     """
     from hmicfrs_letters.workflow.approve import approve as approve_letters
+    from hmicfrs_letters.workflow.approve import default_approver
 
     with _reporting():
-        results = approve_letters(_batch(ctx, assessment), slugs)
+        batch = _batch(ctx, assessment)
+        who = (by or "").strip() or default_approver(batch.project)
+        if not who:
+            raise LetterError(
+                Problem(
+                    batch.project.shown(batch.project.letters_dir(batch.assessment.slug)),
+                    "who approves? give --by NAME (git has no user.name here)",
+                )
+            )
+        results = approve_letters(batch, slugs, who)
     for result in results:
-        if result.approved:
-            typer.echo(f"{result.item.shown}: {'already approved' if result.already else 'approved'}")
-        else:
+        record = result.record or (result.item.letter.approved if result.item.letter else None)
+        if not result.approved:
             _say(Problem(result.item.shown, f"not approved: {'; '.join(result.reasons)}"))
+        elif result.already:
+            typer.echo(f"{result.item.shown}: already approved by {record.by} on {record.on.isoformat()}")
+        elif result.replaced:
+            old = result.replaced
+            typer.echo(
+                f"{result.item.shown}: approved again by {record.by} on {record.on.isoformat()} "
+                f"(it had changed since it was approved by {old.by} on {old.on.isoformat()})"
+            )
+        else:
+            typer.echo(f"{result.item.shown}: approved by {record.by} on {record.on.isoformat()}")
     refused = sum(not result.approved for result in results)
     typer.echo(f"{len(results) - refused} approved, {refused} refused", err=True)
     if refused:
@@ -449,6 +475,7 @@ def verify(
     recipient: RecipientsOption = None,
     force: ForceAlias = None,
     out: OutOption = None,
+    final: Annotated[bool, typer.Option("--final", help="Verify the final build's hand-over folder, <assessment>/final/.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Check that each PDF in output/ holds its letter's text verbatim, as the data gives it now.
@@ -456,6 +483,7 @@ def verify(
     \b
     Examples:
       letters verify
+      letters verify --final    (the hand-over folder of `letters build --final`)
       letters verify --recipient cleveland --out /tmp/letters
       letters verify --json
     """
@@ -466,7 +494,7 @@ def verify(
     with _reporting():
         batches, problems = _batches(ctx, assessment, slugs)
         for batch in batches:
-            report = verify_output(batch, [s for s in slugs if s in {item.slug for item in batch.letters}], out)
+            report = verify_output(batch, [s for s in slugs if s in {item.slug for item in batch.letters}], out, final)
             checked += [f"{batch.assessment.slug}/{slug}" for slug in report.checked]
             problems += report.problems
     if as_json:

@@ -7,22 +7,31 @@ last, the audit manifest.
 
 from __future__ import annotations
 
+import os
+import secrets
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from filelock import FileLock
 
 from hmicfrs_letters.build.manifest import write_manifest
 from hmicfrs_letters.build.overview import render_overview
 from hmicfrs_letters.build.pages import page_limit_problem
 from hmicfrs_letters.build.report import BuildReport, LetterResult
+from hmicfrs_letters.core.approval import AGAIN, html_fingerprint
+from hmicfrs_letters.core.errors import Problem
 from hmicfrs_letters.core.files import remove_stale_temps, write_atomic, writing
-from hmicfrs_letters.core.models import FAILED
+from hmicfrs_letters.core.models import FAILED, Assessment
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import Batch
 from hmicfrs_letters.pdf.service import LETTER_TIME_LIMIT, TASKS_PER_WORKER, Job, Made, PdfService
 
 FORMATS = ("html", "pdf")
+# The hand-over folder of a final build, under out/<assessment>/, and the new one while it is made.
+FINAL, STAGING_PREFIX, FINAL_LOCK = "final", ".final-", ".final.lock"
 INDEX_TEMPLATE = "base/index.html.j2"
 _OVERVIEW = object()  # the overview's key among the documents a build makes
 
@@ -48,7 +57,51 @@ def build(
     limit of `timeout` seconds; its PDF comes from the cache when its HTML and assets are
     unchanged. A write that fails (output/ read-only or full) stops the build with a LetterError;
     what was written before stays whole. A template that does not compile is a LetterError too.
+
+    A final build (the caller has checked that every letter is approved) goes into a new folder
+    that replaces out/<assessment>/final/ whole, and only when every letter in it was made and
+    verified; otherwise the new folder is removed and the old final/ is left as it was.
     """
+    out_root = (out or batch.project.output_dir).resolve()
+    folder = out_root / batch.assessment.slug
+    if not final:
+        return _build_into(folder, batch, slugs, formats, out_root, jobs, rebuild, progress, timeout, tasks_per_worker, final)
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder / FINAL_LOCK):  # one final build of an assessment at a time
+        for stale in folder.glob(f"{STAGING_PREFIX}*"):  # left by a final build that was killed
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = _new_folder(folder, STAGING_PREFIX)
+        try:
+            report = _build_into(staging, batch, slugs, formats, out_root, jobs, rebuild, progress, timeout, tasks_per_worker, final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        target = folder / FINAL
+        if report.failed or report.problems:
+            shutil.rmtree(staging, ignore_errors=True)
+            report.problems.append(
+                Problem(batch.project.shown(target), "final build failed: nothing of it was kept, and the folder is as it was before")
+            )
+        else:
+            with writing(batch.project.shown(target)):
+                _swap_in(staging, target)
+        report.out_dir = target
+    return report
+
+
+def _build_into(
+    out_dir: Path,
+    batch: Batch,
+    slugs: Sequence[str],
+    formats: Sequence[str],
+    out_root: Path,
+    jobs: int | None,
+    rebuild: bool,
+    progress: Progress | None,
+    timeout: float,
+    tasks_per_worker: int,
+    final: bool,
+) -> BuildReport:
     started = time.perf_counter()
     project, assessment = batch.project, batch.assessment
     items = batch.select(slugs)
@@ -56,8 +109,6 @@ def build(
     templates.compile(assessment.template)
     overview = render_overview(templates, batch)
 
-    out_root = (out or project.output_dir).resolve()
-    out_dir = out_root / assessment.slug
     report = BuildReport(out_dir, [LetterResult(item, list(item.problems)) for item in items])
     todo = {r.slug: r for r in report.results if not r.failed}
     for result in report.results:
@@ -86,14 +137,13 @@ def build(
                 overview_pdf = made
                 continue
             result = todo[key]
-            _keep(result, made, formats, out_dir, project)
+            _keep(result, made, formats, out_dir, project, assessment, final)
             if progress:
                 progress(result)
 
-    for result in report.results:
-        over = page_limit_problem(assessment, result.letter, result.item.shown, result.pages)
-        result.problems += [over] if over else []
-    _write(project, out_dir / "index.html", render_index(templates, batch, report))
+    if not final:
+        _remove_what_no_letter_stands_for(batch, report)
+    _write(project, out_dir / "index.html", render_index(templates, batch, report, only_built=final))
     _write(project, out_dir / "overview.html", overview)
     if overview_pdf is not None:
         if overview_pdf.problem:
@@ -106,17 +156,69 @@ def build(
     return report
 
 
-def _keep(result: LetterResult, made: Made, formats: Sequence[str], out_dir: Path, project: Project) -> None:
-    """Write what a worker made of one letter."""
+def _keep(
+    result: LetterResult, made: Made, formats: Sequence[str], out_dir: Path, project: Project, assessment: Assessment, final: bool
+) -> None:
+    """Write what a worker made of one letter; a letter that fails gets no PDF."""
     if made.problem:
         result.problems.append(made.problem)
+    if made.pdf is not None:
+        over = page_limit_problem(assessment, result.letter, result.item.shown, made.pages)
+        result.problems += [over] if over else []
+    record = result.letter.approved if result.letter else None
+    if final and made.html is not None and (record is None or html_fingerprint(made.html, assessment.wording_sha256) != record.sha256):
+        # What the worker made must be what was approved: checked on the very HTML written.
+        result.problems.append(Problem(result.item.shown, f"the letter made is not the letter approved; {AGAIN}"))
     if made.html is not None and "html" in formats:
         result.html = out_dir / "html" / f"{result.slug}.html"
         _write(project, result.html, made.html)
-    if made.pdf is not None:
+    if made.pdf is not None and not result.failed:
         result.rendered = made.rendered
         result.pdf, result.pages = out_dir / "pdf" / f"{result.slug}.pdf", made.pages
         _write(project, result.pdf, made.pdf)
+    elif made.pdf is not None:
+        result.pages = made.pages
+
+
+def _remove_what_no_letter_stands_for(batch: Batch, report: BuildReport) -> None:
+    """The PDF of a letter that failed (and its HTML, unless made now), and the files of a force no longer in the data."""
+    project, out_dir = batch.project, report.out_dir
+    stale = []
+    for result in report.failed:
+        stale.append(out_dir / "pdf" / f"{result.slug}.pdf")
+        if result.html is None:
+            stale.append(out_dir / "html" / f"{result.slug}.html")
+    known = {item.slug for item in batch.letters}
+    for kind in ("html", "pdf"):
+        stale += [path for path in (out_dir / kind).glob(f"*.{kind}") if path.stem not in known]
+    for path in stale:
+        with writing(project.shown(path)):
+            path.unlink(missing_ok=True)
+
+
+def _new_folder(parent: Path, prefix: str) -> Path:
+    """A new empty folder, made with the user's umask (mkdtemp would make it 0700)."""
+    while True:
+        folder = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Put the new folder in the old one's place with two renames; the old one is removed after.
+
+    A reader never sees a mixture of the two; for an instant between the renames, no folder.
+    """
+    old = None
+    if target.exists():
+        old = _new_folder(target.parent, STAGING_PREFIX + "old-")
+        os.replace(target, old / FINAL)
+    os.rename(staging, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _write(project: Project, path: Path, data: bytes | str) -> None:
@@ -124,11 +226,11 @@ def _write(project: Project, path: Path, data: bytes | str) -> None:
         write_atomic(path, data)
 
 
-def render_index(templates: Templates, batch: Batch, report: BuildReport) -> str:
-    """The index page of a build: every letter of the assessment, with its outcome, status and files."""
+def render_index(templates: Templates, batch: Batch, report: BuildReport, only_built: bool = False) -> str:
+    """The index page of a build: every letter of the assessment (or, `only_built`, of the build), with its outcome, status and files."""
     by_slug = {r.slug: r for r in report.results}
     entries = []
-    for item in batch.letters:
+    for item in [r.item for r in report.results] if only_built else batch.letters:
         result = by_slug.get(item.slug)
         html = report.out_dir / "html" / f"{item.slug}.html"
         pdf = report.out_dir / "pdf" / f"{item.slug}.pdf"

@@ -1,9 +1,10 @@
 """The audit manifest of a build: what went in, what came out, made by which versions.
 
-output/<assessment>/manifest.json lists the SHA-256 of every input file (the recipient list, the assessment
-and its approved wording, each letter file, every template and asset) and of every file
-in the output folder, the versions of the engine, WeasyPrint, pypdfium2 and Python, and each
-letter's outcome, status and pages. It holds no clock time, so the same inputs give the same
+output/<assessment>/manifest.json lists the SHA-256 of every input file (the recipient list, the
+assessment and its approved wording, each letter file, every template and asset) and of every
+file in the output folder, the versions of the engine, WeasyPrint, pypdfium2 and Python, the lock
+file the dependencies were installed from (its SHA-256, and any package whose installed version is
+not the locked one), and each letter's outcome, status, pages and approval record. It holds no clock time, so the same inputs give the same
 manifest.
 """
 
@@ -12,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from importlib.metadata import version
+import re
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +40,21 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(TEMP_PREFIX))
 
 
+def _final_folder(name: str) -> bool:
+    """The final build's folder (and its lock and new folder, while it is made), inside an ordinary build's."""
+    return name == "final" or name.startswith(".final")
+
+
 def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
     project, assessment = batch.project, batch.assessment
     inputs = [project.recipients_file(assessment.recipients), project.assessment_file(assessment.slug)]
     inputs += [p for p in [project.wording_file(assessment.slug)] if p.is_file()]
     inputs += [item.source for item in batch.letters] + _files(project.templates_dir)
-    outputs = [p for p in _files(report.out_dir) if p.name != MANIFEST]
+    # An ordinary build's folder holds the final build's folder too (final/): not this build's output.
+    outputs = [p for p in _files(report.out_dir) if p.name != MANIFEST and not _final_folder(p.relative_to(report.out_dir).parts[0])]
     results = {r.slug: r for r in report.results}
     letters = {}
-    for item in batch.letters:
+    for item in [r.item for r in report.results] if final else batch.letters:  # a hand-over folder lists what it holds
         result, letter = results.get(item.slug), item.letter
         letters[item.slug] = {
             "recipient": letter.recipient.name if letter else None,
@@ -55,6 +63,9 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
             "built": None if result is None else not result.failed,
             "pages": result.pages if result else None,
         }
+        if letter and letter.approved:
+            record = letter.approved
+            letters[item.slug]["approved"] = {"by": record.by, "on": record.on.isoformat(), "sha256": record.sha256}
     return {
         "assessment": assessment.slug,
         "final": final,
@@ -65,10 +76,37 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
             "pypdfium2": version("pypdfium2"),
             "python": platform.python_version(),
         },
+        "lock": lock_record(),
         "inputs": {project.shown(p): sha256_file(p) for p in inputs},
         "outputs": {p.relative_to(report.out_dir).as_posix(): sha256_file(p) for p in outputs},
         "letters": letters,
     }
+
+
+# The lock file that pins the whole dependency tree, with hashes (`make lock`), beside the engine's source.
+LOCK_FILE = Path(__file__).resolve().parents[3] / "requirements.lock"
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.MULTILINE)
+
+
+def lock_record(lock: Path = LOCK_FILE) -> dict[str, Any] | None:
+    """The lock file the engine was installed from: its SHA-256, and the packages whose installed version is not the one it pins.
+
+    None when the engine runs without its lock file beside it (installed from a wheel).
+    """
+    try:
+        raw = lock.read_bytes()
+    except OSError:
+        return None
+    text = raw.decode("utf-8", errors="replace")
+    differs = {}
+    for name, pinned in _PIN.findall(text):
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            installed = None
+        if installed != pinned:
+            differs[name] = {"locked": pinned, "installed": installed}
+    return {"file": lock.name, "sha256": hashlib.sha256(raw).hexdigest(), "differs": differs}
 
 
 def write_manifest(batch: Batch, report: BuildReport, final: bool = False) -> Path:

@@ -16,13 +16,20 @@ from hmicfrs_letters.core.validate import Batch
 from hmicfrs_letters.pdf.service import Job, PdfService
 
 
-def page_counts(batch: Batch, htmls: Mapping[str, str], out: Path | None = None) -> dict[str, int | Problem]:
-    """The page count of each letter's HTML, by slug; a Problem, with its reason, for a letter whose PDF could not be made."""
+def page_counts(
+    batch: Batch, htmls: Mapping[str, str], out: Path | None = None, service: PdfService | None = None
+) -> dict[str, int | Problem]:
+    """The page count of each letter's HTML, by slug; a Problem, with its reason, for a letter whose PDF could not be made.
+
+    The PDFs are made by `service` when given (the preview's), else by a service of their own.
+    """
     project = batch.project
     shown = {item.slug: item.shown for item in batch.letters}
     jobs = ((slug, Job(shown[slug], html=html)) for slug, html in htmls.items())
-    with PdfService(project, (out or project.output_dir).resolve() / ".cache" / "pdf") as service:
+    if service is not None:
         return {slug: made.problem or made.pages for slug, made in service.make(jobs)}
+    with PdfService(project, (out or project.output_dir).resolve() / ".cache" / "pdf") as own:
+        return {slug: made.problem or made.pages for slug, made in own.make(jobs)}
 
 
 def over_page_limit(assessment: Assessment, letter: Letter, pages: int) -> str | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -12,9 +13,25 @@ from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.yamlerrors import explain
 
 try:  # the C parser is several times faster and gives the same marks
-    _Loader: type = yaml.CSafeLoader
+    _SafeLoader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+    _SafeLoader = yaml.SafeLoader
+
+
+class _Loader(_SafeLoader):
+    """The safe loader, with YAML 1.2's booleans: only true and false.
+
+    YAML 1.1 also reads on, off, yes and no as booleans: the approval record's `on:` (its date)
+    would be the key True, and a force's `copied_to: No` the value False.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 # Limits that keep a hostile file from exhausting time or memory: the raw size, and the number
 # of nodes once aliases are followed (a "billion laughs" document is tiny on disk).
@@ -31,6 +48,9 @@ class Document:
     path: str
     data: Any
     lines: dict[KeyPath, int] = field(default_factory=dict)
+    # Folded blocks (`>`) that hold a blank line or a list item, and the line of the first: YAML
+    # folds them into the text around them, so their paragraphs and lists are lost.
+    folded: dict[KeyPath, int] = field(default_factory=dict)
 
     def line(self, *keys: str | int) -> int | None:
         """The line of the deepest of these keys that the file has (1-based)."""
@@ -54,6 +74,13 @@ def load_yaml(path: Path, shown_as: str) -> Document:
         raw = path.read_bytes()
     except OSError as exc:
         raise LetterError(Problem(shown_as, f"cannot read file: {exc.strerror or exc}")) from None
+    return load_bytes(raw, shown_as)
+
+
+def load_bytes(raw: bytes, shown_as: str) -> Document:
+    """A YAML file's bytes, as read once (see core.files.HeldFile), parsed as load_yaml does."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise LetterError(Problem(shown_as, f"file is too large ({len(raw):,} bytes; the limit is {MAX_FILE_BYTES:,})"))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -77,6 +104,8 @@ def parse_yaml(text: str, shown_as: str) -> Document:
         _walk(node, (), lines, problems, shown_as, [0])
         if problems:
             raise LetterError(problems)
+        folded: dict[KeyPath, int] = {}
+        _find_folded_breaks(node, (), text.splitlines(), folded)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         if (exc.problem_mark or exc.context_mark) is None:
@@ -87,7 +116,7 @@ def parse_yaml(text: str, shown_as: str) -> Document:
         raise LetterError(Problem(shown_as, f"invalid YAML: {exc}")) from None
     finally:
         loader.dispose()
-    return Document(shown_as, data, lines)
+    return Document(shown_as, data, lines, folded)
 
 
 def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], problems: list[Problem], shown_as: str, count: list[int]) -> None:
@@ -107,3 +136,25 @@ def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], problems: l
             sub = (*path, index)
             lines[sub] = item.start_mark.line + 1
             _walk(item, sub, lines, problems, shown_as, count)
+
+
+_LIST_ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)])\s")
+
+
+def _find_folded_breaks(node: yaml.Node, path: KeyPath, lines: list[str], found: dict[KeyPath, int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                _find_folded_breaks(value_node, (*path, key_node.value), lines, found)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _find_folded_breaks(item, (*path, index), lines, found)
+    elif isinstance(node, yaml.ScalarNode) and node.style == ">":
+        end = node.end_mark.line + (node.end_mark.column > 0)  # the block's last line, or the one after it
+        body = list(range(node.start_mark.line + 1, min(end, len(lines))))
+        while body and not lines[body[-1]].strip():  # blank lines at the end are chomped, not folded
+            body.pop()
+        for number in body:
+            if not lines[number].strip() or _LIST_ITEM.match(lines[number]):
+                found[path] = number + 1
+                return

@@ -152,6 +152,15 @@ class Addressee:
 
 
 @dataclass(frozen=True)
+class ApprovalRecord:
+    """Who approved a letter, on which day, and the fingerprint of what they approved (core.approval)."""
+
+    by: str
+    on: dt.date
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Letter:
     """One recipient's letter of one assessment: the parts that vary."""
 
@@ -163,6 +172,7 @@ class Letter:
     salutation: str = ""
     signatory: str = ""  # a key of the assessment's signatories; empty for its default
     copied_to: tuple[str, ...] = ()
+    approved: ApprovalRecord | None = None  # written by `letters approve`; not part of the letter's text
 
     @property
     def is_draft(self) -> bool:

@@ -42,6 +42,11 @@ class Project:
         return self.root / "output"
 
     @property
+    def locks_dir(self) -> Path:
+        """Where commands that rewrite a data file keep their lock files (core.files.HeldFile)."""
+        return self.output_dir / ".cache" / "locks"
+
+    @property
     def recipients_dir(self) -> Path:
         return self.data_dir / "recipients"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -60,7 +61,8 @@ def letter_context(assessment: Assessment, letter: Letter, source: str) -> dict[
         "assessment": assessment,
         "recipient": letter.recipient,
         "force": letter.recipient,  # the name the first series' templates use
-        "letter": letter,
+        # The approval record is about the letter, not in it: the text approved is the text issued.
+        "letter": dataclasses.replace(letter, approved=None),
         "fields": field_values(assessment, letter),
         "outcome": assessment.category(letter.outcome),
         "signatory": assessment.signatories.get(letter.signatory or assessment.signatory),

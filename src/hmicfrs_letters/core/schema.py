@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +17,7 @@ from hmicfrs_letters.core.models import (
     SLUG,
     STATUSES,
     Addressee,
+    ApprovalRecord,
     Assessment,
     Category,
     Contact,
@@ -29,7 +31,7 @@ from hmicfrs_letters.core.models import (
 )
 
 # What a letter file may hold besides the fields its series declares.
-LETTER_KEYS = ("status", "outcome", "addressees", "salutation", "signatory", "copied_to")
+LETTER_KEYS = ("status", "outcome", "addressees", "salutation", "signatory", "copied_to", "approved")
 # The signatory of an assessment file written with a single `signatory: {name, titles}`.
 DEFAULT_SIGNATORY = "default"
 
@@ -319,6 +321,8 @@ def field_value(spec: FieldSpec, value: Any) -> tuple[Any, str]:
 
 # --- letters --------------------------------------------------------------------------------
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
 
 def read_letter(recipient: Recipient, assessment: Assessment, doc: Document, problems: list[Problem]) -> Letter:
     """One recipient's letter file."""
@@ -347,4 +351,16 @@ def read_letter(recipient: Recipient, assessment: Assessment, doc: Document, pro
         salutation=f.text("salutation", required=False),
         signatory=f.choice("signatory", assessment.signatories, required=False),
         copied_to=f.texts("copied_to", required=False),
+        approved=_approval_record(f) if f.value.get("approved") is not None else None,
     )
+
+
+def _approval_record(letter: Fields) -> ApprovalRecord:
+    """The `approved:` mapping that `letters approve` writes: by, on and sha256."""
+    f = letter.mapping("approved", ApprovalRecord.__dataclass_fields__)
+    record = ApprovalRecord(f.text("by"), f.date("on"), f.text("sha256"))
+    if record.sha256 and not _SHA256.fullmatch(record.sha256):
+        f.problems.append(
+            f.doc.problem("'approved/sha256' should be 64 lower-case hexadecimal digits; run `letters approve` again", *f.at, "sha256")
+        )
+    return record

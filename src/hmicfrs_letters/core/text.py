@@ -35,17 +35,20 @@ class Passage:
 
 
 class _Passages(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, as_written: bool = False) -> None:
         super().__init__(convert_charrefs=True)
         self.passages: list[Passage] = []
+        self.as_written = as_written
         self._parts: list[str] = []
         self._open: list[tuple[str, frozenset[str]]] = []
+        self._links: list[str] = []
 
     def _classes(self) -> frozenset[str]:
         return frozenset().union(*(classes for _, classes in self._open))
 
     def _end_passage(self) -> None:
-        text = fold("".join(self._parts))
+        joined = "".join(self._parts)
+        text = re.sub(r"\s+", " ", joined).strip() if self.as_written else fold(joined)
         self._parts = []
         if text and LETTER_CLASS in self._classes():
             self.passages.append(Passage(text, self._classes()))
@@ -55,8 +58,12 @@ class _Passages(HTMLParser):
             self._end_passage()
         if tag not in _VOID:
             self._open.append((tag, frozenset((dict(attrs).get("class") or "").split())))
+        if tag == "a":
+            self._links.append(dict(attrs).get("href") or "")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._links and self.as_written:
+            self._parts.append(f" <{self._links.pop()}>")  # where a link leads is part of what it says
         if tag in _BLOCKS:
             self._end_passage()
         if any(name == tag for name, _ in self._open):
@@ -67,9 +74,13 @@ class _Passages(HTMLParser):
         self._parts.append(data)
 
 
-def letter_passages(html: str) -> list[Passage]:
-    """The passages of the letter in an HTML page, in reading order."""
-    parser = _Passages()
+def letter_passages(html: str, as_written: bool = False) -> list[Passage]:
+    """The passages of the letter in an HTML page, in reading order.
+
+    As the text check reads them, quotes are made alike; `as_written`, for the approval's
+    fingerprint, they are kept as typed and each link is followed by its target, `<https://…>`.
+    """
+    parser = _Passages(as_written)
     parser.feed(html)
     parser.close()
     parser._end_passage()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hmicfrs_letters.core import findings
 from hmicfrs_letters.core.errors import LetterError, Problem, Severity
-from hmicfrs_letters.core.load import Document, load_yaml
+from hmicfrs_letters.core.load import Document, load_bytes, load_yaml
 from hmicfrs_letters.core.models import INVALID, MAX_FIELD_CHARS, PENDING, SLUG, Assessment, Letter, Recipient, RecipientList, did_you_mean
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.schema import read_assessment, read_letter, read_recipients
@@ -24,6 +24,7 @@ class LetterInput:
     letter: Letter | None
     problems: list[Problem] = field(default_factory=list)
     recipient: Recipient | None = None  # known from its list even when the file cannot be read
+    doc: Document | None = None  # the file as loaded, for the lines of its keys
 
     @property
     def errors(self) -> list[Problem]:
@@ -123,7 +124,16 @@ def _load(project: Project, path: Path, problems: list[Problem]) -> Document | N
         return None
 
 
-def _read_letter(project: Project, assessment: Assessment, recipients: RecipientList, slug: str, path: Path) -> LetterInput:
+def read_letter_bytes(batch: Batch, slug: str, raw: bytes | None) -> LetterInput:
+    """One recipient's letter as these bytes of its file give it (read once, under a lock: core.files.HeldFile);
+    None for a file that is not there."""
+    path = batch.project.letters_dir(batch.assessment.slug) / f"{slug}.yaml"
+    return _read_letter(batch.project, batch.assessment, batch.recipients, slug, path, raw)
+
+
+def _read_letter(
+    project: Project, assessment: Assessment, recipients: RecipientList, slug: str, path: Path, raw: bytes | None = None
+) -> LetterInput:
     item = LetterInput(slug, path, project.shown(path), None, recipient=recipients.recipients.get(slug))
     if not SLUG.fullmatch(slug):
         item.problems.append(
@@ -137,9 +147,17 @@ def _read_letter(project: Project, assessment: Assessment, recipients: Recipient
     if not path.resolve().is_relative_to(project.data_dir.resolve()):
         item.problems.append(Problem(item.shown, "links to a file outside data/; letter files must live in the project"))
         return item
-    doc = _load(project, path, item.problems)
+    if raw is None:
+        doc = _load(project, path, item.problems)
+    else:
+        try:
+            doc = load_bytes(raw, item.shown)
+        except LetterError as exc:
+            item.problems.extend(exc.problems)
+            doc = None
     if doc is None:
         return item
+    item.doc = doc
     letter = read_letter(recipients.recipients[slug], assessment, doc, item.problems)
     if not item.errors:
         item.letter = letter
@@ -159,7 +177,15 @@ def approval_gaps(letter: Letter, assessment: Assessment) -> list[tuple[str, str
     for spec in assessment.fields:
         if spec.required and spec.default is None and letter.value(spec.name) is None:
             gaps.append((spec.name, f"'{spec.name}' is not written"))
-        elif marks := findings.placeholders(letter.text(spec.name)):
+    gaps += placeholder_gaps(letter, assessment)
+    return gaps
+
+
+def placeholder_gaps(letter: Letter, assessment: Assessment) -> list[tuple[str, str]]:
+    """The approval rule on placeholders left in a letter's text ('[date]', 'TODO'): (field, why) for each field that has one."""
+    gaps = []
+    for spec in assessment.fields:
+        if spec.type in ("text", "markdown") and (marks := findings.placeholders(letter.text(spec.name))):
             gaps.append((spec.name, f"'{spec.name}' holds a placeholder: {', '.join(repr(m) for m in marks)}"))
     return gaps
 
@@ -192,6 +218,17 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
                     severity=Severity.WARNING,
                 )
             )
+    for path, line in doc.folded.items():
+        name = "/".join(str(key) for key in path)
+        problems.append(
+            Problem(
+                doc.path,
+                f"'{name}' is a folded block (>), so its paragraphs and list items run together as one paragraph; "
+                f"write it as a literal block ('{name}: |') to keep them",
+                line,
+                severity=Severity.WARNING,
+            )
+        )
     if letter.is_draft:
         problems.append(doc.problem("draft: not yet approved", "status", severity=Severity.WARNING))
         if letter.outcome == PENDING:
@@ -199,6 +236,9 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
         for spec in assessment.fields:
             if spec.required and spec.default is None and letter.value(spec.name) is None:
                 problems.append(_at(doc, spec.name, f"'{spec.name}' not written yet: the letter shows a placeholder", Severity.WARNING))
+        # Caught while drafting, by the rule `letters approve` applies, not first at approval.
+        for key, reason in placeholder_gaps(letter, assessment):
+            problems.append(_at(doc, key, f"{reason}; `letters approve` refuses the letter until it is replaced", Severity.WARNING))
     return problems
 
 

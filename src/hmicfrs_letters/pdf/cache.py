@@ -2,8 +2,9 @@
 
 An entry's key is the SHA-256 of everything its PDF depends on: the letter's HTML (itself made
 from its YAML, the assessment, forces.yaml and the templates), the PDF stylesheet and assets, and
-the versions of this engine and of WeasyPrint. Each entry carries a checksum of its payload, so
-a torn or corrupt entry is detected and ignored.
+the versions of this engine and of WeasyPrint. Each entry carries a checksum of its key, its
+page count and its PDF, so a torn or corrupt entry, an entry copied under another key or one
+whose page count was edited is detected, ignored and rendered again.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from pathlib import Path
 from hmicfrs_letters import __version__
 from hmicfrs_letters.core.files import write_atomic
 
-_MAGIC = b"HMICFRS-PDF-1\n"
-_HEADER = struct.Struct(">32sI")  # payload checksum, page count
+_MAGIC = b"HMICFRS-PDF-2\n"
+_HEADER = struct.Struct(">32sI")  # checksum of key, pages and PDF; page count
 
 
 def environment_digest(assets_dir: Path) -> str:
@@ -52,12 +53,17 @@ class PdfCache:
             return None
         checksum, pages = _HEADER.unpack_from(raw, len(_MAGIC))
         payload = raw[head:]
-        if hashlib.sha256(payload).digest() != checksum:
+        if _checksum(key, pages, payload) != checksum:
             return None
         return payload, pages
 
     def put(self, key: str, pdf: bytes, pages: int) -> None:
-        write_atomic(self.path(key), _MAGIC + _HEADER.pack(hashlib.sha256(pdf).digest(), pages) + pdf)
+        write_atomic(self.path(key), _MAGIC + _HEADER.pack(_checksum(key, pages, pdf), pages) + pdf)
+
+
+def _checksum(key: str, pages: int, pdf: bytes) -> bytes:
+    """Binds an entry to its key and page count: a valid entry of one letter is no entry of another."""
+    return hashlib.sha256(f"{key}\0{pages}\0".encode() + pdf).digest()
 
 
 def _weasyprint_version() -> bytes:

@@ -30,6 +30,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+# Imported first by the fork server: it removes the folder of the server's socket when it ends.
+_FORK_SERVER_EXIT = "hmicfrs_letters.pool.forkserver_exit"
 # A worker that cannot even start this many times in a row means every worker will fail.
 MAX_START_FAILURES = 3
 # A task whose worker dies is tried once more (the death may be the machine's, not the task's).
@@ -53,7 +55,7 @@ def start_fork_server(preload: Sequence[str]) -> None:
     """Start the fork server now, importing `preload`, so that it is ready when the first pool
     wants workers; the caller carries on meanwhile. Nothing to do where there is no fork server."""
     if start_method() == "forkserver":
-        multiprocessing.set_forkserver_preload(list(preload))
+        multiprocessing.set_forkserver_preload([_FORK_SERVER_EXIT, *preload])
         multiprocessing.forkserver.ensure_running()
 
 
@@ -70,7 +72,8 @@ class WorkerPool:
     killed and replaced) and fails; one whose worker dies is tried once more, then fails. A
     worker is replaced after `tasks_per_worker` tasks. Workers stay up between calls of `run`
     until the pool is closed. Whatever a worker leaves in its temporary folder is removed when
-    the pool closes, even if the worker was killed.
+    the pool closes, even if the worker was killed; if the pool's own process is killed, by its
+    workers as they notice and leave.
     """
 
     def __init__(
@@ -291,7 +294,7 @@ _SCRATCH_PREFIX = "letters-workers-"
 
 
 def _remove_orphaned_scratch() -> None:
-    """Scratch folders of pools whose process was killed before it could remove them."""
+    """Scratch folders of pools whose process and workers were all killed before they could remove them."""
     for folder in Path(tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*-*"):
         pid = folder.name.removeprefix(_SCRATCH_PREFIX).split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
@@ -326,6 +329,7 @@ def _worker_main(conn: Connection, func: Callable, initializer: Callable | None,
         try:
             message = conn.recv()
         except (EOFError, OSError):
+            _parent_gone(scratch)
             return
         if message is None:
             return
@@ -336,9 +340,16 @@ def _worker_main(conn: Connection, func: Callable, initializer: Callable | None,
         try:
             conn.send(reply)
         except (EOFError, OSError):
+            _parent_gone(scratch)
             return
         except Exception as exc:  # the result could not be pickled
             conn.send(("error", _describe(exc)))
+
+
+def _parent_gone(scratch: str) -> None:
+    """The pool's process died (killed by SIGKILL, say) and cannot remove the workers' scratch
+    folder, with WeasyPrint's weasyprint-* font folders in it: each worker that notices does it."""
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _describe(exc: BaseException) -> str:

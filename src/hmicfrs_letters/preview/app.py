@@ -163,7 +163,8 @@ def create_app(preview: Preview, allowed_hosts: Sequence[str] = ("*",), watching
         view = view_or_error(request)
         if isinstance(view, Response):
             return view
-        return page("letter.html.j2", view=view)
+        readiness = preview.readiness(view) if view.html is not None else None
+        return page("letter.html.j2", view=view, readiness=readiness)
 
     def letter_html(request: Request) -> Response:
         view = view_or_error(request, in_frame=True)

@@ -16,14 +16,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hmicfrs_letters.build.pages import page_counts
+from hmicfrs_letters.core.approval import approval_label, approval_problem
 from hmicfrs_letters.core.errors import LetterError, Problem
-from hmicfrs_letters.core.models import INVALID, SLUG, Category, did_you_mean
+from hmicfrs_letters.core.models import INVALID, SLUG, ApprovalRecord, Category, did_you_mean
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.render import render_letter
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import Batch, LetterInput, load_batch
 from hmicfrs_letters.pdf.service import Job, PdfService
 from hmicfrs_letters.pool import default_jobs
+from hmicfrs_letters.workflow.approve import approval_reasons
 from hmicfrs_letters.workflow.check import check_batch
 
 SORTS = ("name", "outcome", "status", "problems")
@@ -39,6 +42,16 @@ class LetterView:
     outcome: Category | None
     html: str | None
     problems: tuple[Problem, ...]
+    approval: Problem | None = None  # why an approved letter's approval does not stand (also among the problems)
+
+    @property
+    def approval_label(self) -> str | None:
+        """ "changed since approval" or "no approval record" when the approval does not stand."""
+        return approval_label(self.item, self.approval)
+
+    @property
+    def record(self) -> ApprovalRecord | None:
+        return self.item.letter.approved if self.item.letter else None
 
     @property
     def slug(self) -> str:
@@ -71,6 +84,17 @@ class LetterView:
 
 
 @dataclass(frozen=True)
+class Readiness:
+    """What the letter page says beyond the view: its page count against the limit, and why
+    `letters approve` would refuse the letter today (nothing for an approval that stands)."""
+
+    pages: int | None
+    limit: int
+    reasons: tuple[str, ...]
+    asked: bool  # whether approve would check it at all (not for an approval that stands)
+
+
+@dataclass(frozen=True)
 class Change:
     """What one reload changed: a new version, and the letters whose pages must refresh."""
 
@@ -90,6 +114,7 @@ class Series:
     def __init__(self, preview: Preview, slug: str) -> None:
         self.preview, self.slug = preview, slug
         self.views: dict[str, LetterView] = {}
+        self.readiness: dict[str, Readiness] = {}
         self.general: list[Problem] | None = None
         self.batch, self.failure = self.load()
 
@@ -198,11 +223,13 @@ class Preview:
                 series.general = None
                 if every:
                     series.views.clear()
+                    series.readiness.clear()
             if every:
                 return Change(self.version, every_letter=True)
             for key in letters:
                 assessment, slug = key.split("/", 1)
                 self.series[assessment].views.pop(slug, None)
+                self.series[assessment].readiness.pop(slug, None)
             return Change(self.version, frozenset(letters))
 
     # --- what pages show ----------------------------------------------------------------
@@ -217,17 +244,43 @@ class Preview:
         self.renders[f"{batch.assessment.slug}/{item.slug}"] += 1
         try:
             html = render_letter(self.templates, batch.assessment, item.letter, item.shown)
+            approval = approval_problem(self.templates, batch.assessment, item)
         except LetterError as exc:  # an error inside a template is this letter's problem, as in `letters check`
             return LetterView(item, batch.assessment.slug, item.name, outcome, None, (*problems, *exc.problems))
-        return LetterView(item, batch.assessment.slug, item.name, outcome, html, problems)
+        if approval:
+            problems = tuple(sorted((*problems, approval), key=lambda p: (p.line or 0, p.column or 0)))
+        return LetterView(item, batch.assessment.slug, item.name, outcome, html, problems, approval)
+
+    def readiness(self, view: LetterView) -> Readiness:
+        """The letter's page count and the reasons `letters approve` would give today, made along
+        approve's own path (its PDF from the shared cache, or made in a worker); kept until it changes."""
+        assert view.html is not None
+        series = self.get(view.assessment)
+        with self.lock:
+            batch = series.loaded()
+            if view.slug in series.readiness:
+                return series.readiness[view.slug]
+            service = self._service()
+        standing = view.item.letter is not None and not view.item.letter.is_draft and view.approval is None
+        with self._pdf_slots:
+            counted = page_counts(batch, {view.slug: view.html}, service=service)[view.slug]
+            reasons = [] if standing else approval_reasons(batch, [view.item], self.templates, service)[view.slug]
+        ready = Readiness(None if isinstance(counted, Problem) else counted, batch.assessment.page_limit, tuple(reasons), not standing)
+        with self.lock:
+            if series.views.get(view.slug) is view:  # not changed meanwhile
+                series.readiness[view.slug] = ready
+        return ready
+
+    def _service(self) -> PdfService:
+        if self._pdfs is None:
+            self._pdfs = PdfService(self.project, self.project.output_dir / ".cache" / "pdf", jobs=1)
+        return self._pdfs
 
     def pdf(self, view: LetterView) -> bytes:
         """The letter's PDF, made as a build makes it; LetterError when it cannot be (its text fails the check, say)."""
         assert view.html is not None
         with self.lock:
-            if self._pdfs is None:
-                self._pdfs = PdfService(self.project, self.project.output_dir / ".cache" / "pdf", jobs=1)
-            service = self._pdfs
+            service = self._service()
             key = service.cache.key(view.html)
             # One request at a time makes a given PDF; the others then find it in the cache.
             gate = self._making.setdefault(key, threading.Lock())

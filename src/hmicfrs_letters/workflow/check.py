@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hmicfrs_letters.build.pages import page_problems
+from hmicfrs_letters.core.approval import approval_problem
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.render import render_letter
 from hmicfrs_letters.core.templates import Templates
@@ -12,7 +13,8 @@ from hmicfrs_letters.workflow.wording import wording_problems
 
 def check_batch(batch: Batch, pages: bool = True) -> list[Problem]:
     """All problems of an assessment: its files, every template, each letter rendered to HTML,
-    the wording lock and (with pages) each letter's PDF made and its pages counted."""
+    each approval record against its letter, the wording lock and (with pages) each letter's PDF
+    made and its pages counted."""
     templates = Templates(batch.project.templates_dir)
     problems = list(batch.problems)
     broken = templates.problems()
@@ -24,6 +26,8 @@ def check_batch(batch: Batch, pages: bool = True) -> list[Problem]:
             continue
         try:
             htmls[item.slug] = render_letter(templates, batch.assessment, item.letter, item.shown)
+            if changed := approval_problem(templates, batch.assessment, item):
+                problems.append(changed)
         except LetterError as exc:  # an error inside a template, met while rendering this letter
             problems += exc.problems
     if not broken:

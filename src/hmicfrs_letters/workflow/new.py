@@ -8,17 +8,25 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from hmicfrs_letters.core.errors import LetterError, Problem
-from hmicfrs_letters.core.files import write_atomic
+from hmicfrs_letters.core.files import HeldFile
 from hmicfrs_letters.core.models import DRAFT, PENDING, did_you_mean
-from hmicfrs_letters.core.validate import Batch
-from hmicfrs_letters.workflow.yamledit import dump, folded
+from hmicfrs_letters.core.validate import Batch, read_letter_bytes
+from hmicfrs_letters.workflow.yamledit import dump, literal
 
 # The field an outcome's `standard_findings` start a new letter's text in.
 STANDARD_FIELD = "findings"
+# Said in every new file with a Markdown field, since a folded block (`>`) would run paragraphs and lists together.
+MARKDOWN_HELP = (
+    "Markdown fields are literal blocks (`|`), indented by two spaces:\na blank line between paragraphs, `- ` before each item of a list."
+)
 
 
-def new_letter(batch: Batch, slug: str, outcome: str | None = None) -> Path:
-    """Write a recipient's letter file as a draft, with its outcome's standard findings; never overwrite."""
+def new_letter(batch: Batch, slug: str, outcome: str | None = None, restart: bool = False) -> Path:
+    """Write a recipient's letter file as a draft, with its outcome's standard findings.
+
+    A file whose fields are not written yet (a pending placeholder) is taken over; one with a
+    field written is refused unless `restart` asks to start again.
+    """
     project, assessment, recipients = batch.project, batch.assessment, batch.recipients
     folder = project.letters_dir(assessment.slug)
     if slug not in recipients.recipients:
@@ -38,8 +46,6 @@ def new_letter(batch: Batch, slug: str, outcome: str | None = None) -> Path:
                 )
             )
     path = folder / f"{slug}.yaml"
-    if path.exists():
-        raise LetterError(Problem(project.shown(path), "already exists; edit it, or delete it first to start again"))
     recipient = recipients.recipients[slug]
     data = CommentedMap()
     if assessment.graded:
@@ -47,14 +53,32 @@ def new_letter(batch: Batch, slug: str, outcome: str | None = None) -> Path:
     data["status"] = DRAFT
     for spec in assessment.fields:  # every field to write, the findings started from the outcome's standard wording
         standard = category.standard_findings if category and spec.name == STANDARD_FIELD else ""
-        if spec.required or standard:
-            data[spec.name] = folded(standard) if standard else DoubleQuotedScalarString("")
+        if spec.type == "markdown" and (spec.required or standard):
+            data[spec.name] = literal(standard)
+        elif spec.required and spec.default is None:
+            data[spec.name] = DoubleQuotedScalarString("")
     if category and category.standard_findings:
         start = f"{recipient.name}. Started by `letters new` from the standard findings for the outcome\n'{category.label}'.\n"
         start += f"Make them this {recipients.singular}'s, then run `letters approve {slug}`."
     else:
         todo = "set the outcome, write the fields" if assessment.graded else "write the fields"
         start = f"{recipient.name}. Started by `letters new`: {todo},\nthen run `letters approve {slug}`."
-    data.yaml_set_start_comment(start)
-    write_atomic(path, dump(data))
+    markdown = any(spec.type == "markdown" for spec in assessment.fields)
+    data.yaml_set_start_comment(f"{start}\n{MARKDOWN_HELP}" if markdown else start)
+    with HeldFile(path, project.shown(path), project.locks_dir) as held:
+        if held.data is not None and not restart:
+            _refuse_if_started(batch, slug, held.data)
+        held.write(dump(data).encode("utf-8"))
     return path
+
+
+def _refuse_if_started(batch: Batch, slug: str, raw: bytes) -> None:
+    """Refuse to replace a letter with a field written, or that cannot be read to tell."""
+    item = read_letter_bytes(batch, slug, raw)
+    if item.letter is None:
+        why = f"cannot be read as a letter ({item.errors[0].message if item.errors else 'see `letters check`'})"
+    elif item.letter.values:
+        why = f"already has {', '.join(repr(name) for name in item.letter.values)} written"
+    else:
+        return  # a placeholder with no field written yet: taken over
+    raise LetterError(Problem(item.shown, f"{why}; edit it, or start again with `letters new --restart`, which replaces it"))

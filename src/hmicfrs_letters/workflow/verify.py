@@ -19,12 +19,18 @@ class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
 
 
-def verify_output(batch: Batch, slugs: Sequence[str] = (), out: Path | None = None) -> VerifyReport:
-    """Check the PDFs already in out/<assessment>/pdf against the letters the data gives now."""
+def verify_output(batch: Batch, slugs: Sequence[str] = (), out: Path | None = None, final: bool = False) -> VerifyReport:
+    """Check the PDFs already in out/<assessment>/pdf (or, `final`, in its final/ hand-over folder)
+    against the letters the data gives now; in final/, the letters it holds unless some are named."""
     project = batch.project
     templates = Templates(project.templates_dir)
-    pdf_dir = (out or project.output_dir).resolve() / batch.assessment.slug / "pdf"
+    folder = (out or project.output_dir).resolve() / batch.assessment.slug
+    pdf_dir = folder / "final" / "pdf" if final else folder / "pdf"
     report = VerifyReport()
+    if final and not slugs:
+        slugs = sorted(path.stem for path in pdf_dir.glob("*.pdf"))
+        if not slugs:
+            report.problems.append(Problem(project.shown(folder / "final"), "no final build here; run `letters build --final`"))
     for item in batch.select(slugs):
         path = pdf_dir / f"{item.slug}.pdf"
         shown = project.shown(path)

@@ -7,19 +7,24 @@ Reading for validation stays with PyYAML (core/load.py); only the commands that 
 from __future__ import annotations
 
 import io
+import json
 import re
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import FoldedScalarString
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.files import write_atomic
+from hmicfrs_letters.core.models import ApprovalRecord
 
 WIDTH = 96
+_LIST_ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)])\s+")
 
 
 def _yaml() -> YAML:
@@ -49,16 +54,71 @@ def dump(data: CommentedMap) -> str:
     return stream.getvalue()
 
 
-def folded(text: str, indent: int = 2) -> FoldedScalarString | str:
-    """Long text as a folded block (`>-`), wrapped at word breaks so that it reads well in an editor."""
-    # Folding joins lines with one space: text with other whitespace stays a quoted string.
-    if len(text) < WIDTH - indent or re.search(r"\s\s|[^\S ]", text) or text != text.strip():
-        return text
-    scalar = FoldedScalarString(text)
-    breaks, line_start = [], 0
-    for index, char in enumerate(text):
-        if char == " " and index - line_start > WIDTH - indent - 20:
-            breaks.append(index)
-            line_start = index + 1
-    scalar.fold_pos = breaks
-    return scalar
+def literal(text: str, indent: int = 2) -> LiteralScalarString:
+    """Markdown as a literal block (`|`), so that its blank lines and list items stay as typed.
+
+    Lines longer than an editor's width are wrapped at word breaks; Markdown reads a line break
+    inside a paragraph as a space, so the letter reads the same.
+    """
+    lines = []
+    for line in text.strip("\n").split("\n"):
+        if len(line) <= WIDTH - indent:
+            lines.append(line)
+            continue
+        hang = " " * len(_LIST_ITEM.match(line)[0]) if _LIST_ITEM.match(line) else ""
+        lines += textwrap.wrap(line, WIDTH - indent, subsequent_indent=hang, break_long_words=False, break_on_hyphens=False) or [""]
+    return LiteralScalarString("\n".join(lines) + "\n" if text.strip() else "")
+
+
+def set_approval(raw: bytes, record: ApprovalRecord) -> bytes:
+    """A letter file's bytes with `status: approved` and its `approved:` record, and every other byte as it was.
+
+    Only the status's value and the record are written, in place: comments, key order, quoting,
+    wrapping, line endings, a byte order mark and `---`/`...` markers stay as they were. The file
+    has been validated, so it is a mapping with a `status` key.
+    """
+    text = raw.decode("utf-8")
+    newline = "\r\n" if "\r\n" in text else "\n"
+    root = yaml.compose(text, Loader=yaml.SafeLoader)  # the pure-Python parser: its marks count characters
+    keys = {key.value: (key, value) for key, value in root.value if isinstance(key, yaml.ScalarNode)}
+    status_key, status = keys["status"]
+    indent = " " * status_key.start_mark.column
+    block = newline.join(
+        [
+            "approved:",
+            f"{indent}  by: {_scalar(record.by)}",
+            f"{indent}  on: {record.on.isoformat()}",
+            f"{indent}  sha256: {record.sha256}",
+        ]
+    )
+    edits = [(status.start_mark.index, status.end_mark.index, "approved")]
+    if "approved" in keys:
+        key, value = keys["approved"]
+        end = _end(value)
+        while end > key.start_mark.index and text[end - 1] in "\r\n":
+            end -= 1
+        edits.append((key.start_mark.index, end, block))
+    else:
+        line_end = text.find("\n", status.end_mark.index)
+        at = len(text) if line_end < 0 else line_end + 1
+        edits.append((at, at, ("" if line_end >= 0 or not text else newline) + indent + block + newline))
+    for start, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text.encode("utf-8")
+
+
+def _scalar(text: str) -> str:
+    """Text as a YAML scalar: plain where it reads back as itself, double-quoted otherwise."""
+    try:
+        plain = "\n" not in text and yaml.safe_load(f"k: {text}") == {"k": text}
+    except yaml.YAMLError:
+        plain = False
+    return text if plain else json.dumps(text, ensure_ascii=False)
+
+
+def _end(node: yaml.Node) -> int:
+    """Where a node's own text ends: a block collection's end mark lies at the next key."""
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.value and not node.flow_style:
+        last = node.value[-1]
+        return _end(last[1] if isinstance(last, tuple) else last)
+    return node.end_mark.index

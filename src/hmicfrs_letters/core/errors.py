@@ -22,6 +22,8 @@ class Problem:
     severity: Severity = Severity.ERROR
     # Lines shown under the message (a diff, say); the message itself stays one line.
     detail: str = field(default="", compare=False)
+    # The top-level key of the file it concerns, where there is one: the preview shows it by that field.
+    key: str = field(default="", compare=False)
 
     @property
     def is_error(self) -> bool:

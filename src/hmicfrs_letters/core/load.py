@@ -62,7 +62,8 @@ class Document:
 
     def problem(self, message: str, *keys: str | int, **kwargs: Any) -> Problem:
         """A problem placed at these keys of this file."""
-        return Problem(self.path, message, self.line(*keys), **kwargs)
+        key = keys[0] if keys and isinstance(keys[0], str) else ""
+        return Problem(self.path, message, self.line(*keys), key=key, **kwargs)
 
 
 def load_yaml(path: Path, shown_as: str) -> Document:

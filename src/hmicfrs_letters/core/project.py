@@ -64,6 +64,10 @@ class Project:
     def letters_dir(self, slug: str) -> Path:
         return self.data_dir / "assessments" / slug
 
+    def approved_copy(self, assessment: str, slug: str) -> Path:
+        """The letter's file as it was when last approved (kept by `letters approve`, for comparing)."""
+        return self.letters_dir(assessment) / ".approved" / f"{slug}.yaml"
+
     def wording_file(self, slug: str) -> Path:
         """The approved fixed wording of an assessment's letters, as text, beside its file."""
         return self.assessment_file(slug).with_suffix(".wording.txt")

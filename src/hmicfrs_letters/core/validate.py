@@ -244,4 +244,4 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
 
 def _at(doc: Document, key: str, message: str, severity: Severity = Severity.ERROR) -> Problem:
     """A problem at the key's line, or with no line when the file lacks the key: its first line would point at something else."""
-    return Problem(doc.path, message, doc.line(key) if key in doc.data else None, severity=severity)
+    return Problem(doc.path, message, doc.line(key) if key in doc.data else None, severity=severity, key=key)

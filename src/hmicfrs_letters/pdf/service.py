@@ -69,8 +69,11 @@ class PdfService:
         for pool in idle:
             pool.close()
 
-    def make(self, jobs: Iterable[tuple[Any, Job]]) -> Iterator[tuple[Any, Made]]:
-        """Yield (key, Made) for each (key, Job), in the order they finish; a failure is a Made with its problem."""
+    def make(self, jobs: Iterable[tuple[Any, Job]], keep: bool = True) -> Iterator[tuple[Any, Made]]:
+        """Yield (key, Made) for each (key, Job), in the order they finish; a failure is a Made with its problem.
+
+        `keep=False` for a passing look (a letter as someone types it): new PDFs are not kept in the cache.
+        """
         todo: dict[Any, Job] = {}
         for key, job in jobs:
             cached = self._cached(job)
@@ -86,17 +89,17 @@ class PdfService:
                 if isinstance(output, TaskFailed):
                     output = Made(problem=Problem(todo[key].source, output.message))
                 yield key, output
-                if output.rendered:  # kept once whoever asked has it (and written it out, in a build)
+                if output.rendered and keep:  # kept once whoever asked has it (and written it out, in a build)
                     with writing(self.project.shown(self.cache.path(output.key))):
                         self.cache.put(output.key, output.pdf, output.pages)
             finished = True
         finally:
             with self._lock:
                 # A pool left part way may have workers holding documents nobody will collect.
-                keep = finished and not self._closed and len(self._idle) < default_jobs()
-                if keep:
+                reuse = finished and not self._closed and len(self._idle) < default_jobs()
+                if reuse:
                     self._idle.append(pool)
-            if not keep:
+            if not reuse:
                 pool.close()
 
     def _cached(self, job: Job) -> Made | None:

@@ -33,8 +33,8 @@ def _page_texts(data: bytes) -> list[str]:
         document.close()
 
 
-def pdf_text(data: bytes) -> str:
-    """The text of a PDF, folded, without its running header and footer lines.
+def _page_lines(data: bytes) -> list[list[str]]:
+    """Each page's lines, without the running header and footer lines.
 
     Lines that end (or start) every page alike but for their numbers, such as "Page 1 of 2" or a
     draft mark, sit between the last line of one page and the first of the next; left in, they
@@ -44,7 +44,17 @@ def pdf_text(data: bytes) -> str:
     for end in (0, -1) if len(pages) > 1 else ():
         while all(pages) and len({re.sub(r"\d+", "#", lines[end]) for lines in pages}) == 1:
             pages = [lines[1:] if end == 0 else lines[:-1] for lines in pages]
-    return fold(" ".join(" ".join(lines) for lines in pages))
+    return pages
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF, folded, without its running header and footer lines."""
+    return fold(" ".join(" ".join(lines) for lines in _page_lines(data)))
+
+
+def page_starts(data: bytes, words: int = 8) -> list[str]:
+    """The first words of each page after the first: where the PDF's pages break, to show on the letter."""
+    return [" ".join(fold(lines[0]).split()[:words]) if lines else "" for lines in _page_lines(data)[1:]]
 
 
 _AFTER_DASH = re.compile(r"([-‐‑–—/])\s+")

@@ -29,6 +29,7 @@ from starlette.routing import Route
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.models import INVALID, PENDING, STATUSES, Category
 from hmicfrs_letters.core.templates import Templates
+from hmicfrs_letters.preview.editor import editor_routes
 from hmicfrs_letters.preview.state import SORTS, Change, LetterView, Preview, select
 
 # The preview's own pages: package data, the same for every project.
@@ -159,13 +160,6 @@ def create_app(preview: Preview, allowed_hosts: Sequence[str] = ("*",), watching
             filters=filters,
         )
 
-    def letter_page(request: Request) -> Response:
-        view = view_or_error(request)
-        if isinstance(view, Response):
-            return view
-        readiness = preview.readiness(view) if view.html is not None else None
-        return page("letter.html.j2", view=view, readiness=readiness)
-
     def letter_html(request: Request) -> Response:
         view = view_or_error(request, in_frame=True)
         if isinstance(view, Response):
@@ -233,7 +227,7 @@ def create_app(preview: Preview, allowed_hosts: Sequence[str] = ("*",), watching
         Route("/{assessment}/", index),
         Route("/{assessment}/letters/{slug}.html", letter_html),
         Route("/{assessment}/letters/{slug}.pdf", letter_pdf),
-        Route("/{assessment}/letters/{slug}", letter_page),
+        *editor_routes(preview, lambda change: broadcast.publish(change.event()), page, problems_page),
     ]
     # Checking the Host header keeps a web page elsewhere from reading drafts through DNS rebinding.
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))]

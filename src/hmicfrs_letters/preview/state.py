@@ -12,9 +12,10 @@ import dataclasses
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hmicfrs_letters.build.pages import page_counts
 from hmicfrs_letters.core.approval import approval_label, approval_problem
@@ -25,9 +26,11 @@ from hmicfrs_letters.core.render import render_letter
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import Batch, LetterInput, load_batch
 from hmicfrs_letters.pdf.service import Job, PdfService
+from hmicfrs_letters.pdf.verify import page_starts
 from hmicfrs_letters.pool import default_jobs
 from hmicfrs_letters.workflow.approve import approval_reasons
 from hmicfrs_letters.workflow.check import check_batch
+from hmicfrs_letters.workflow.edit import letter_file, try_edit
 
 SORTS = ("name", "outcome", "status", "problems")
 
@@ -92,6 +95,19 @@ class Readiness:
     limit: int
     reasons: tuple[str, ...]
     asked: bool  # whether approve would check it at all (not for an approval that stands)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A letter as a page's values make it, before they are saved: its HTML, its problems, its
+    pages and the first words of each page after the first (where the PDF's pages break)."""
+
+    item: LetterInput
+    html: str | None
+    problems: tuple[Problem, ...]
+    pages: int | None
+    limit: int
+    breaks: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -292,6 +308,31 @@ class Preview:
             raise LetterError(made.problem)
         self.pdf_renders += made.rendered
         return made.pdf
+
+    def try_values(self, assessment: str, slug: str, values: Mapping[str, Any]) -> Draft:
+        """The letter as these values would make it, laid out as its PDF would be: nothing is saved or cached."""
+        series = self.get(assessment)
+        with self.lock:
+            batch = series.loaded()
+            templates = self.templates
+            service = self._service()
+        item = try_edit(batch, slug, values, letter_file(batch, slug).data)
+        problems = list(item.problems)
+        html = None
+        if item.letter is not None:
+            try:
+                html = render_letter(templates, batch.assessment, item.letter, item.shown)
+            except LetterError as exc:
+                problems += exc.problems
+        pages, breaks = None, ()
+        if html is not None and not item.errors:
+            with self._pdf_slots:
+                ((_, made),) = service.make([(slug, Job(item.shown, html=html))], keep=False)
+            if made.problem:
+                problems.append(made.problem)
+            else:
+                pages, breaks = made.pages, tuple(page_starts(made.pdf))
+        return Draft(item, html, tuple(problems), pages, batch.assessment.page_limit, breaks)
 
     def close(self) -> None:
         """End the workers that make PDFs."""

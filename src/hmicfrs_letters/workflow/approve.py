@@ -15,16 +15,17 @@ what is approved, and a save made meanwhile is neither lost nor approved uncheck
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from hmicfrs_letters.build.pages import over_page_limit, page_counts
 from hmicfrs_letters.core.approval import approval_problem, letter_fingerprint
 from hmicfrs_letters.core.errors import LetterError, Problem
-from hmicfrs_letters.core.files import HeldFile
+from hmicfrs_letters.core.files import HeldFile, write_atomic, writing
 from hmicfrs_letters.core.models import ApprovalRecord
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.render import render_letter
@@ -91,11 +92,16 @@ def approval_reasons(
     return reasons
 
 
-def approve(batch: Batch, slugs: Sequence[str], by: str, on: dt.date | None = None) -> list[Approval]:
+def approve(
+    batch: Batch, slugs: Sequence[str], by: str, on: dt.date | None = None, seen: Mapping[str, str] | None = None
+) -> list[Approval]:
     """Approve each of these letters that passes every check, recording who, when and what; say why for the others.
 
     A letter whose approval stands is left as it is; one approved by hand without a record, or
-    changed since it was approved, is checked and approved again.
+    changed since it was approved, is checked and approved again. `seen`: the version (the
+    SHA-256 of its file's bytes) of each letter that the approver looked at; a letter whose file
+    is another version now is not approved. The file as approved is kept beside the letters
+    (Project.approved_copy), for comparing a later draft with it.
     """
     project, assessment = batch.project, batch.assessment
     on = on or dt.date.today()
@@ -114,13 +120,20 @@ def approve(batch: Batch, slugs: Sequence[str], by: str, on: dt.date | None = No
         results = []
         for slug, item in current.items():
             result = Approval(item, reasons.get(slug, []), already=slug in standing)
+            if seen is not None and hashlib.sha256(held[slug].data or b"").hexdigest() != seen.get(slug):
+                result.reasons = ["the file changed on disk since it was shown: look at it again before approving it"]
             if result.approved and not result.already:
                 result.replaced = item.letter.approved if not item.letter.is_draft else None
                 result.record = ApprovalRecord(by, on, letter_fingerprint(templates, assessment, item.letter, item.shown))
+                approved = set_approval(held[slug].data, result.record)
                 try:
-                    held[slug].write(set_approval(held[slug].data, result.record))
+                    held[slug].write(approved)
                 except LetterError as exc:  # an editor saved the file while it was being checked
                     result.record, result.reasons = None, [p.message for p in exc.problems]
+                else:
+                    copy = project.approved_copy(assessment.slug, slug)
+                    with writing(project.shown(copy)):
+                        write_atomic(copy, approved)
             results.append(result)
     return results
 

@@ -75,6 +75,12 @@
   events.onmessage = (event) => {
     const change = JSON.parse(event.data);
     if (String(change.version) === version) return;
-    if (letter === null || change.letters === "all" || change.letters.includes(letter)) refresh();
+    if (letter !== null && change.letters !== "all" && !change.letters.includes(letter)) return;
+    if (body.dataset.dirty) {
+      // Being edited here: leave what is typed alone. Saving will show both versions.
+      if (status) status.textContent = "Changed on disk: saving will show both versions";
+      return;
+    }
+    refresh();
   };
 })();

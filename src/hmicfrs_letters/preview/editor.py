@@ -1,0 +1,283 @@
+"""The letter page as the place where a letter is written, checked and approved.
+
+The page is a plain HTML form that works without a script: it posts its values with the
+server's token and the version of the file it was made from, and the server saves them on the
+command line's rules (workflow.edit), approves (workflow.approve) or starts a draft
+(workflow.new), then sends the browser back to the page (303). editor.js adds what a script
+can: the letter, its problems and its pages updated as one types. Nothing is ever overwritten
+silently: a file changed since the page was made is a conflict, shown with both versions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import yaml
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.models import PENDING, Assessment, Category
+from hmicfrs_letters.preview import forms
+from hmicfrs_letters.preview.compare import tracked_changes
+from hmicfrs_letters.preview.state import Change, LetterView, Preview
+from hmicfrs_letters.workflow.approve import approve, default_approver
+from hmicfrs_letters.workflow.edit import Conflict, letter_file, save, set_draft
+from hmicfrs_letters.workflow.new import STANDARD_FIELD, new_letter
+
+EDITOR_JS = Path(__file__).parent / "pages" / "editor.js"
+# What the page says after a change, by the word in its address (?done=…).
+DONE = {
+    "saved": "Saved.",
+    "approved": "Approved: the letter is ready to issue.",
+    "draft": "Set back to draft.",
+    "started": "Draft started from the outcome's standard findings. Make them this letter's own, then save.",
+}
+Page = Callable[..., Response]
+
+
+def editor_routes(preview: Preview, publish: Callable[[Change], None], page: Page, problems_page: Page) -> list[Route]:
+    """The letter page's routes: the page, its form's posts, the live look as one types, and the comparison."""
+    guard = forms.Guard()
+
+    def letter_page(request: Request) -> Response:
+        view = _view(request)
+        if isinstance(view, Response):
+            return view
+        done = DONE.get(request.query_params.get("done", ""))
+        return render(view, notice=done)
+
+    def render(view: LetterView, status: int = 200, posted: Mapping[str, Any] | None = None, **extra: Any) -> Response:
+        """The letter page: the form filled from the file (or from what was posted), the checklist, the letter."""
+        series = preview.get(view.assessment)
+        batch = series.loaded()
+        file = letter_file(batch, view.slug)
+        raw = _mapping(file.text)
+        readiness = preview.readiness(view) if view.html is not None else None
+        problems = list(extra.pop("problems", view.problems))
+        extra.setdefault("notice", None)
+        extra.setdefault("failed", None)
+        return page(
+            "letter.html.j2",
+            status,
+            view=view,
+            readiness=readiness,
+            assessment=batch.assessment,
+            words=batch.recipients,
+            file=file,
+            controls=_controls(batch.assessment, raw, posted),
+            outcomes=[*batch.assessment.categories, Category(PENDING, "Pending: not decided yet")],
+            by_field=_by_field(problems),
+            problems=problems,
+            started=bool(view.item.letter and view.item.letter.values),
+            token=guard.token,
+            approver=default_approver(preview.project) or "",
+            standard=_standard(batch.assessment, view),
+            approved_copy=preview.project.approved_copy(view.assessment, view.slug).is_file(),
+            **extra,
+        )
+
+    async def letter_post(request: Request) -> Response:
+        form = await request.form()
+        refusal = guard.refusal(
+            form.get("token"), request.headers.get("origin"), request.headers.get("referer"), request.headers.get("host")
+        )
+        if refusal:
+            return problems_page([Problem(request.url.path, refusal)], 403)
+        view = _view(request)
+        if isinstance(view, Response):
+            return view
+        action = str(form.get("action", ""))
+        if action not in ("save", "approve", "draft", "start"):
+            return problems_page([Problem(request.url.path, f"no such action: {action[:40]!r}")], 400)
+        return await run_in_threadpool(act, view, action, form)
+
+    def act(view: LetterView, action: str, form: Mapping[str, Any]) -> Response:
+        """Do what the form asks, on the command line's rules; back to the page, or the page again with why not."""
+        batch = preview.get(view.assessment).loaded()
+        seen = str(form.get("version", ""))
+        try:
+            if action == "save":
+                values = forms.values(batch.assessment, form)
+                saved = save(batch, view.slug, values, seen)
+                if not saved.written:
+                    return render(view, 422, posted=form, problems=saved.item.problems, failed="Not saved: fix what is marked below.")
+            elif action == "draft":
+                set_draft(batch, view.slug, seen)
+            elif action == "start":
+                outcome = str(form.get("outcome", "")) or None
+                if letter_file(batch, view.slug).version != seen:
+                    raise Conflict(letter_file(batch, view.slug), b"")
+                new_letter(batch, view.slug, outcome if batch.assessment.graded else None)
+            else:
+                by = str(form.get("by", "")).strip()
+                if not by:
+                    return render(view, 422, failed="Not approved: give your name, as the approval records it.")
+                (result,) = approve(batch, [view.slug], by, seen={view.slug: seen})
+                if not result.approved:
+                    return render(view, 422, failed="Not approved: " + "; ".join(result.reasons))
+        except Conflict as conflict:
+            posted = [(name, str(value)) for name, value in form.multi_items() if name not in ("token", "version", "action")]
+            return page(
+                "conflict.html.j2",
+                409,
+                view=view,
+                theirs=conflict.theirs,
+                mine=conflict.mine.decode("utf-8", errors="replace"),
+                posted=posted if action == "save" else [],
+                token=guard.token,
+                problems=conflict.problems,
+            )
+        except LetterError as exc:
+            return render(
+                view, 422, posted=form if action == "save" else None, failed="Not done: " + "; ".join(p.message for p in exc.problems)
+            )
+        change = preview.reload([preview.project.letters_dir(view.assessment) / f"{view.slug}.yaml"])
+        if change is not None:
+            publish(change)
+        done = {"save": "saved", "approve": "approved", "draft": "draft", "start": "started"}[action]
+        return RedirectResponse(f"{_url(view)}?{urlencode({'done': done})}", 303, headers={"Cache-Control": "no-store"})
+
+    async def live(request: Request) -> Response:
+        """The letter as the form's values make it, unsaved: its HTML, problems by field, pages and page breaks."""
+        form = await request.form()
+        refusal = guard.refusal(
+            form.get("token"), request.headers.get("origin"), request.headers.get("referer"), request.headers.get("host")
+        )
+        if refusal:
+            return JSONResponse({"refused": refusal}, 403, headers={"Cache-Control": "no-store"})
+        view = _view(request)
+        if isinstance(view, Response):
+            return JSONResponse({"refused": "no such letter"}, 404, headers={"Cache-Control": "no-store"})
+        try:
+            values = forms.values(preview.get(view.assessment).loaded().assessment, form)
+            draft = await run_in_threadpool(preview.try_values, view.assessment, view.slug, values)
+        except LetterError as exc:
+            return JSONResponse({"problems": [_json(p) for p in exc.problems]}, 422, headers={"Cache-Control": "no-store"})
+        return JSONResponse(
+            {
+                "html": draft.html,
+                "problems": [_json(p) for p in draft.problems],
+                "pages": draft.pages,
+                "limit": draft.limit,
+                "breaks": list(draft.breaks),
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    def compare(request: Request) -> Response:
+        view = _view(request)
+        if isinstance(view, Response):
+            return view
+        batch = preview.get(view.assessment).loaded()
+        current = _mapping(letter_file(batch, view.slug).text)
+        copy = preview.project.approved_copy(view.assessment, view.slug)
+        approved = _mapping(copy.read_text(encoding="utf-8")) if copy.is_file() else None
+        sections = []
+        for spec in batch.assessment.fields:
+            if spec.type != "markdown":
+                continue
+            text = _text(current.get(spec.name))
+            against = []
+            standard = _standard(batch.assessment, view) if spec.name == STANDARD_FIELD else None
+            if standard:
+                against.append(
+                    ("the standard wording for the outcome " + repr(standard.label), tracked_changes(standard.standard_findings, text))
+                )
+            if approved is not None:
+                against.append(("the version last approved", tracked_changes(_text(approved.get(spec.name)), text)))
+            sections.append({"spec": spec, "against": against})
+        return page("compare.html.j2", view=view, sections=sections, record=view.record)
+
+    def script(request: Request) -> Response:
+        return Response(
+            EDITOR_JS.read_bytes(), media_type="text/javascript", headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+        )
+
+    def _view(request: Request) -> LetterView | Response:
+        try:
+            series = preview.get(request.path_params["assessment"])
+        except LetterError as exc:
+            return problems_page(exc.problems, 404)
+        try:
+            return series.view(request.path_params["slug"])
+        except LetterError as exc:
+            return problems_page(exc.problems, 404 if series.batch is not None else 500)
+
+    return [
+        Route("/_preview/editor.js", script),
+        Route("/{assessment}/letters/{slug}/live", live, methods=["POST"]),
+        Route("/{assessment}/letters/{slug}/compare", compare),
+        Route("/{assessment}/letters/{slug}", letter_page, methods=["GET", "HEAD"]),
+        Route("/{assessment}/letters/{slug}", letter_post, methods=["POST"]),
+    ]
+
+
+def _url(view: LetterView) -> str:
+    return f"/{quote(view.assessment)}/letters/{quote(view.slug)}"
+
+
+def _mapping(text: str) -> dict[str, Any]:
+    """A letter file's keys as YAML reads them, for filling the form; {} when it cannot be read."""
+    try:
+        data = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _controls(assessment: Assessment, raw: Mapping[str, Any], posted: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What each control of the form shows: what was posted, or else what the file says."""
+
+    def given(name: str, key: str) -> Any:
+        return posted.get(name, "") if posted is not None else raw.get(key)
+
+    controls: dict[str, Any] = {"fields": {}}
+    for spec in assessment.fields:
+        value = given(forms.FIELD + spec.name, spec.name)
+        controls["fields"][spec.name] = _text(value)
+    controls["outcome"] = _text(given("outcome", "outcome")) or PENDING
+    controls["salutation"] = _text(given("salutation", "salutation"))
+    controls["signatory"] = _text(given("signatory", "signatory"))
+    copied = given("copied_to", "copied_to")
+    controls["copied_to"] = "\n".join(copied) if isinstance(copied, list) else _text(copied)
+    rows = []
+    listed = raw.get("addressees") if isinstance(raw.get("addressees"), list) else []
+    for n in range(forms.ADDRESSEE_ROWS):
+        if posted is not None:
+            rows.append({part: posted.get(f"addressee-{n}-{part}", "") for part in forms.ADDRESSEE_PARTS})
+        else:
+            entry = listed[n] if n < len(listed) and isinstance(listed[n], dict) else {}
+            rows.append({part: _text(entry.get(part)) for part in forms.ADDRESSEE_PARTS})
+    controls["addressees"] = rows
+    return controls
+
+
+def _by_field(problems: Sequence[Problem]) -> dict[str, list[Problem]]:
+    found: dict[str, list[Problem]] = {}
+    for problem in problems:
+        if problem.key:
+            found.setdefault(problem.key, []).append(problem)
+    return found
+
+
+def _standard(assessment: Assessment, view: LetterView) -> Category | None:
+    """The outcome's category when it has standard findings to compare with."""
+    letter = view.item.letter
+    category = assessment.category(letter.outcome) if letter else None
+    return category if category and category.standard_findings else None
+
+
+def _json(problem: Problem) -> dict[str, Any]:
+    return {"field": problem.key, "message": problem.message, "placed": str(problem), "severity": str(problem.severity), "detail": problem.detail or None}

@@ -1,0 +1,204 @@
+"""The letter page as the place where a letter is written, checked and approved: its form's posts,
+through Starlette's TestClient, without a script (the page must work without one)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import letter_file
+from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.preview.app import create_app
+from hmicfrs_letters.preview.state import Preview
+
+ORIGIN = "http://testserver"
+KENT = "/apsp-2017/letters/kent"
+TWO_PARAGRAPHS_AND_A_LIST = "Your plans were thorough.\n\nThey covered three things:\n\n- a review of the unit;\n- new monitoring;\n- outreach."
+
+
+@pytest.fixture
+def preview(project) -> Preview:
+    return Preview(Project.at(project))
+
+
+@pytest.fixture
+def client(preview) -> TestClient:
+    return TestClient(create_app(preview, allowed_hosts=["testserver"], watching=False), follow_redirects=False)
+
+
+def form_of(page: str) -> dict[str, str]:
+    """The hidden inputs of the page's editing form: its token and the version it shows."""
+    form = page[page.index('<form id="editor"') :].split("</form>")[0]
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
+
+
+def post(client: TestClient, url: str, data: dict, origin: str | None = ORIGIN):
+    headers = {"origin": origin} if origin else {}
+    return client.post(url, data=data, headers=headers)
+
+
+def version(project, slug: str) -> str:
+    return hashlib.sha256(letter_file(project, slug).read_bytes()).hexdigest()
+
+
+def test_the_page_is_a_form_with_a_control_for_each_field_its_token_and_the_files_version(client, project):
+    page = client.get(KENT).text
+    hidden = form_of(page)
+    assert hidden["version"] == version(project, "kent") and len(hidden["token"]) > 30
+    assert '<select id="control-outcome" name="outcome">' in page
+    assert '<textarea id="control-findings" name="field:findings"' in page
+    assert '<input id="control-recipient_name" name="field:recipient_name" type="text"' in page
+    assert '<label for="control-recipient_name">Chief officer&#39;s name <span class="optional">(optional)</span></label>' in page
+    assert 'name="action" value="start">Start draft</button>' in page  # Kent is pending, with nothing written
+
+
+def test_saving_writes_the_file_as_literal_blocks_keeping_its_comments(client, project):
+    before = letter_file(project, "cumbria").read_text()
+    hidden = form_of(client.get("/apsp-2017/letters/cumbria").text)
+    response = post(client, "/apsp-2017/letters/cumbria", {**hidden, "action": "save", "field:findings": TWO_PARAGRAPHS_AND_A_LIST})
+    assert response.status_code == 303 and response.headers["location"] == "/apsp-2017/letters/cumbria?done=saved"
+    text = letter_file(project, "cumbria").read_text()
+    assert text.splitlines()[0] == before.splitlines()[0]  # its comment kept
+    assert "findings: |\n  Your plans were thorough.\n\n  They covered three things:\n\n  - a review of the unit;" in text
+    assert "Saved." in client.get(response.headers["location"]).text
+    html = client.get("/apsp-2017/letters/cumbria.html").text
+    assert html.count("<li>") == 3 and "<p>Your plans were thorough.</p>" in html
+
+
+def test_a_save_that_would_make_the_letter_invalid_writes_nothing_and_marks_the_field(client, project):
+    before = letter_file(project, "cumbria").read_bytes()
+    hidden = form_of(client.get("/apsp-2017/letters/cumbria").text)
+    response = post(client, "/apsp-2017/letters/cumbria", {**hidden, "action": "save", "field:findings": "See ![x](file:///etc/passwd)"})
+    assert response.status_code == 422
+    assert letter_file(project, "cumbria").read_bytes() == before
+    page = response.text
+    assert "Not saved: fix what is marked below." in page
+    assert '<a href="#control-findings">&#39;findings&#39; may not contain images</a>' in page
+    assert 'aria-describedby="hint-findings error-findings-1" aria-invalid="true"' in page
+    assert "See ![x](file:///etc/passwd)</textarea>" in page  # what was typed is kept, not lost
+
+
+def test_a_file_changed_since_the_page_was_made_is_not_overwritten_both_versions_are_shown(client, project):
+    hidden = form_of(client.get("/apsp-2017/letters/cumbria").text)
+    path = letter_file(project, "cumbria")
+    path.write_text(path.read_text().replace("Your plans submitted", "Their plans, saved in an editor,"))
+    theirs = path.read_bytes()
+    response = post(client, "/apsp-2017/letters/cumbria", {**hidden, "action": "save", "field:findings": "Mine, typed in the page."})
+    assert response.status_code == 409
+    assert path.read_bytes() == theirs  # nothing lost
+    assert "Their plans, saved in an editor," in response.text and "Mine, typed in the page." in response.text
+    # Choosing to save theirs over is a deliberate second post, of the version now seen.
+    again = dict(re.findall(r'<input type="hidden" name="([\w:]+)" value="([^"]*)">', response.text.split('id="mine"')[1]))
+    assert again["version"] == hashlib.sha256(theirs).hexdigest()
+    response = post(client, "/apsp-2017/letters/cumbria", {**again, "action": "save"})
+    assert response.status_code == 303
+    assert "Mine, typed in the page." in path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        (lambda form: {**form, "token": "forged"}, 403),
+        (lambda form: {k: v for k, v in form.items() if k != "token"}, 403),
+    ],
+    ids=["a wrong token", "no token"],
+)
+def test_a_post_without_our_token_is_refused_and_changes_nothing(client, project, change, status):
+    before = letter_file(project, "cumbria").read_bytes()
+    hidden = form_of(client.get("/apsp-2017/letters/cumbria").text)
+    response = post(client, "/apsp-2017/letters/cumbria", change({**hidden, "action": "save", "field:findings": "Forged."}))
+    assert response.status_code == status
+    assert "this form is not one this server gave" in response.text
+    assert letter_file(project, "cumbria").read_bytes() == before
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", None])
+def test_a_post_from_another_origin_is_refused(client, project, origin):
+    before = letter_file(project, "cumbria").read_bytes()
+    hidden = form_of(client.get("/apsp-2017/letters/cumbria").text)
+    response = post(client, "/apsp-2017/letters/cumbria", {**hidden, "action": "approve", "by": "Mallory"}, origin=origin)
+    assert response.status_code == 403
+    assert "did not come from this server&#39;s own pages" in response.text
+    assert letter_file(project, "cumbria").read_bytes() == before
+
+
+def test_nothing_but_a_post_changes_state_and_no_post_reaches_another_file(client, project):
+    hidden = form_of(client.get("/apsp-2017/letters/cumbria").text)
+    assert client.get("/apsp-2017/letters/cumbria", params={**hidden, "action": "save", "field:findings": "x"}).status_code == 200
+    assert "field:findings" not in letter_file(project, "cumbria").read_text() and "x\n" not in letter_file(project, "cumbria").read_text()
+    for url in ("/apsp-2017/letters/..%2F..%2Frecipients%2Fpolice-forces", "/apsp-2017/letters/not-a-force", "/apsp-2017.wording/letters/kent"):
+        assert post(client, url, {**hidden, "action": "save", "field:findings": "x"}).status_code in (403, 404)
+    response = post(client, "/apsp-2017/letters/cumbria", {**hidden, "action": "save", "approved": "yes", "status": "approved"})
+    assert response.status_code == 303
+    assert "status: draft" in letter_file(project, "cumbria").read_text()  # only the form's own keys are written
+
+
+def test_start_draft_does_what_letters_new_does(client, project):
+    hidden = form_of(client.get(KENT).text)
+    response = post(client, KENT, {**hidden, "action": "start", "outcome": "plans-not-commenced"})
+    assert response.status_code == 303
+    text = letter_file(project, "kent").read_text()
+    assert "outcome: plans-not-commenced" in text and "findings: |\n  Your plans submitted in response" in text
+    assert "Start draft" not in client.get(KENT).text
+
+
+def test_approve_from_the_page_records_who_and_when_as_letters_approve_does(client, project):
+    page = client.get("/apsp-2017/letters/cumbria").text
+    assert "would approve it today" in page and '<button class="button" name="action" value="approve">Approve</button>' in page
+    hidden = form_of(page)
+    response = post(client, "/apsp-2017/letters/cumbria", {**hidden, "action": "approve", "by": "Jane Smith"})
+    assert response.status_code == 303, response.text
+    text = letter_file(project, "cumbria").read_text()
+    assert "status: approved\napproved:\n  by: Jane Smith\n  on: " in text
+    assert "The approval stands" in client.get("/apsp-2017/letters/cumbria").text
+
+
+def test_approve_is_disabled_with_the_reasons_while_anything_fails_and_refused_if_posted(client, project):
+    page = client.get(KENT).text
+    assert "<li class=\"check failed\"><span class=\"visually-hidden\">Not passed: </span>the outcome is pending;" in page
+    assert 'value="approve" disabled aria-describedby="approve-why">Approve</button>' in page
+    response = post(client, KENT, {**form_of(page), "action": "approve", "by": "Jane Smith"})
+    assert response.status_code == 422 and "Not approved: the outcome is pending" in response.text
+    assert "approved:" not in letter_file(project, "kent").read_text()
+
+
+def test_approving_a_version_other_than_the_one_shown_is_refused(client, project):
+    hidden = form_of(client.get("/apsp-2017/letters/cumbria").text)
+    path = letter_file(project, "cumbria")
+    path.write_text(path.read_text().replace("Your plans submitted", "Unchecked words"))
+    response = post(client, "/apsp-2017/letters/cumbria", {**hidden, "action": "approve", "by": "Jane Smith"})
+    assert response.status_code == 422
+    assert "the file changed on disk since it was shown" in response.text
+    assert "approved:" not in path.read_text()
+
+
+def test_the_live_look_renders_the_unsaved_values_counts_pages_and_saves_nothing(client, project):
+    before = letter_file(project, "cumbria").read_bytes()
+    hidden = form_of(client.get("/apsp-2017/letters/cumbria").text)
+    words = " ".join(f"word{n}" for n in range(900))
+    response = post(client, "/apsp-2017/letters/cumbria/live", {**hidden, "field:findings": f"Typed, not saved. {words}"})
+    assert response.status_code == 200
+    look = response.json()
+    assert "Typed, not saved." in look["html"] and look["pages"] > 2 and look["limit"] == 2
+    assert len(look["breaks"]) == look["pages"] - 1 and all(look["breaks"])
+    assert look["breaks"][0].split()[0].startswith("word")  # page 2 starts inside the findings
+    assert letter_file(project, "cumbria").read_bytes() == before
+    bad = post(client, "/apsp-2017/letters/cumbria/live", {**hidden, "field:recipient_name": "two\nlines"}).json()
+    assert [p["field"] for p in bad["problems"] if p["severity"] == "error"] == ["recipient_name"]
+    assert post(client, "/apsp-2017/letters/cumbria/live", {"field:findings": "x"}).status_code == 403
+
+
+def test_compare_shows_the_findings_against_the_standard_wording_and_the_last_approved(client, project):
+    hidden = form_of(client.get("/apsp-2017/letters/cumbria").text)
+    assert post(client, "/apsp-2017/letters/cumbria", {**hidden, "action": "approve", "by": "Jane Smith"}).status_code == 303
+    hidden = form_of(client.get("/apsp-2017/letters/cumbria").text)
+    path = letter_file(project, "cumbria")
+    text = path.read_text().replace("Your plans submitted", "Your revised plans submitted")
+    path.write_text(text)
+    page = client.get("/apsp-2017/letters/cumbria/compare").text
+    assert "Against the standard wording for the outcome" in page
+    assert "Against the version last approved (by Jane Smith on " in page
+    assert "Your<ins> revised</ins> plans submitted" in page

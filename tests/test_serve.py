@@ -57,7 +57,7 @@ def save(preview: Preview, path, text: str):
 
 
 def rows(html: str) -> list[str]:
-    return [line for line in html.splitlines() if line.startswith('<th scope="row">')]
+    return [line for line in html.splitlines() if line.startswith('<th scope="row" role="rowheader">')]
 
 
 # --- index ---------------------------------------------------------------------------------
@@ -72,7 +72,7 @@ def test_index_lists_every_force_with_outcome_status_and_problems(client, projec
     # Kent: pending and draft, and the three warnings `letters check` prints for it.
     assert len(check_lines(project, "kent")) == 3
     kent = response.text[response.text.index(">Kent Police<") :].split("</tr>")[0]
-    assert "<td>Pending</td>" in kent and ">draft</span>" in kent and "0 errors, 3 warnings" in kent
+    assert 'data-label="Outcome">Pending</td>' in kent and ">draft</span>" in kent and "0 errors, 3 warnings" in kent
 
 
 def test_index_filters_and_sorts(client, preview, project):
@@ -105,7 +105,7 @@ def test_letter_page_shows_its_problems_a_pdf_link_and_the_letter_frame(client, 
     assert page.status_code == 200
     for line in check_lines(project, "kent"):
         assert f'<li class="warning">{escape(line)}</li>' in page.text
-    assert '<a href="/apsp-2017/letters/kent.pdf">PDF</a>' in page.text
+    assert '<a href="/apsp-2017/letters/kent.pdf">PDF<span class="visually-hidden"> of the letter to Kent Police</span></a>' in page.text
     assert (
         '<iframe id="letter" title="The letter to Kent Police" src="/apsp-2017/letters/kent.html" sandbox="allow-same-origin">' in page.text
     )
@@ -116,7 +116,8 @@ def test_letter_page_shows_the_approval_its_pages_and_what_approve_would_say(cli
     kent = client.get("/apsp-2017/letters/kent").text
     assert "<dt>Status</dt><dd>draft</dd>" in kent
     assert "<dt>Pages</dt><dd>2 of at most 2</dd>" in kent
-    assert "would refuse it today:" in kent and "<li>&#39;findings&#39; is not written</li>" in kent
+    assert "would refuse it today:" in kent
+    assert '<li class="check failed"><span class="visually-hidden">Not passed: </span>&#39;findings&#39; is not written</li>' in kent
     cumbria = client.get("/apsp-2017/letters/cumbria").text
     assert "would approve it today" in cumbria
 
@@ -127,7 +128,7 @@ def test_letter_page_shows_the_approval_its_pages_and_what_approve_would_say(cli
     today = dt.date.today()
     assert "<dt>Status</dt><dd>approved</dd>" in approved
     assert f'<dt>Approved</dt><dd>by Jane Smith on <time datetime="{today.isoformat()}">' in approved
-    assert "nothing to do: the approval stands" in approved and "changed since approval" not in approved
+    assert "The approval stands: this is the letter as approved." in approved and "changed since approval" not in approved
 
     save(preview, path, path.read_text().replace("Your plans submitted", "Your plan submitted"))
     changed = client.get("/apsp-2017/letters/cumbria").text

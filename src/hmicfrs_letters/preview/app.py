@@ -41,8 +41,9 @@ STEP_MS, DEBOUNCE_MS = 30, 250
 KEEPALIVE_SECONDS = 15.0
 
 # Drafts are confidential: pages are never cached, never framed by another site, never run a
-# script they did not get from this server; letters themselves run no script at all.
-_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+# script they did not get from this server; letters themselves run no script at all. No address
+# leaks to another site; within this one a page's posts carry their origin, which they must.
+_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 _PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; frame-src 'self'; "
     "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

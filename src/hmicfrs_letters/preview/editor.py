@@ -156,7 +156,9 @@ def editor_routes(preview: Preview, publish: Callable[[Change], None], page: Pag
             return JSONResponse({"refused": "no such letter"}, 404, headers={"Cache-Control": "no-store"})
         try:
             values = forms.values(preview.get(view.assessment).loaded().assessment, form)
-            draft = await run_in_threadpool(preview.try_values, view.assessment, view.slug, values)
+            # The letter first (milliseconds), its pages on a second ask (a PDF laid out: a tenth of a second or more).
+            pages = request.query_params.get("part") != "letter"
+            draft = await run_in_threadpool(preview.try_values, view.assessment, view.slug, values, pages)
         except LetterError as exc:
             return JSONResponse({"problems": [_json(p) for p in exc.problems]}, 422, headers={"Cache-Control": "no-store"})
         return JSONResponse(
@@ -280,4 +282,10 @@ def _standard(assessment: Assessment, view: LetterView) -> Category | None:
 
 
 def _json(problem: Problem) -> dict[str, Any]:
-    return {"field": problem.key, "message": problem.message, "placed": str(problem), "severity": str(problem.severity), "detail": problem.detail or None}
+    return {
+        "field": problem.key,
+        "message": problem.message,
+        "placed": str(problem),
+        "severity": str(problem.severity),
+        "detail": problem.detail or None,
+    }

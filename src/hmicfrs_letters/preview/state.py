@@ -309,8 +309,9 @@ class Preview:
         self.pdf_renders += made.rendered
         return made.pdf
 
-    def try_values(self, assessment: str, slug: str, values: Mapping[str, Any]) -> Draft:
-        """The letter as these values would make it, laid out as its PDF would be: nothing is saved or cached."""
+    def try_values(self, assessment: str, slug: str, values: Mapping[str, Any], lay_out: bool = True) -> Draft:
+        """The letter as these values would make it and, with `lay_out`, laid out as its PDF would be:
+        nothing is saved or cached."""
         series = self.get(assessment)
         with self.lock:
             batch = series.loaded()
@@ -325,7 +326,7 @@ class Preview:
             except LetterError as exc:
                 problems += exc.problems
         pages, breaks = None, ()
-        if html is not None and not item.errors:
+        if lay_out and html is not None and not item.errors:
             with self._pdf_slots:
                 ((_, made),) = service.make([(slug, Job(item.shown, html=html))], keep=False)
             if made.problem:

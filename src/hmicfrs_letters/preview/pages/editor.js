@@ -8,7 +8,7 @@
   if (!document.getElementById("editor") || !frame) return;
   // reload.js may replace the form when the file changes on disk: always find it afresh.
   const form = () => document.getElementById("editor");
-  const PAUSE = 350; // ms after the last keystroke
+  const PAUSE = 300; // ms after the last keystroke
   const QUOTES = { "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"' };
   let timer = null;
   let sequence = 0;
@@ -28,21 +28,28 @@
     delete document.body.dataset.dirty;
   });
 
+  async function ask(part) {
+    const response = await fetch(`${form().dataset.liveUrl}?part=${part}`, { method: "POST", body: new FormData(form()), cache: "no-store" });
+    return response.json();
+  }
+
+  // The letter and its problems at once; then its pages, which mean laying out its PDF.
   async function look() {
     const mine = ++sequence;
-    let answer;
     try {
-      const response = await fetch(form().dataset.liveUrl, { method: "POST", body: new FormData(form()), cache: "no-store" });
-      answer = await response.json();
+      const letter = await ask("letter");
+      if (mine !== sequence) return; // more was typed meanwhile: a newer look is on its way
+      if (letter.html) showLetter(letter.html);
+      showProblems(letter.problems || []);
+      const laid = await ask("pages");
+      if (mine !== sequence) return;
+      showProblems(laid.problems || []);
+      showPages(laid.pages, laid.limit);
+      markBreaks(laid.breaks || []);
+      document.dispatchEvent(new CustomEvent("preview:looked", { detail: { sequence: mine, pages: laid.pages } }));
     } catch (error) {
-      return; // the server is away: saving still works once it is back
+      // the server is away: saving still works once it is back
     }
-    if (mine !== sequence) return; // more was typed meanwhile: a newer look is on its way
-    if (answer.html) showLetter(answer.html);
-    showProblems(answer.problems || []);
-    showPages(answer.pages, answer.limit);
-    markBreaks(answer.breaks || []);
-    document.dispatchEvent(new CustomEvent("preview:looked", { detail: { sequence: mine, pages: answer.pages } }));
   }
 
   // The letter in its frame, replaced in place: the reader's scroll position stays.

@@ -211,3 +211,15 @@ def test_compare_shows_the_findings_against_the_standard_wording_and_the_last_ap
     assert "Against the standard wording for the outcome" in page
     assert "Against the version last approved (by Jane Smith on " in page
     assert "Your<ins> revised</ins> plans submitted" in page
+
+
+def test_a_yaml_slip_made_in_an_editor_shows_the_lines_a_marker_and_a_plain_hint(client, preview, project):
+    path = letter_file(project, "cumbria")
+    path.write_text(path.read_text().replace("status: draft", "status: draft\n  recipient_name: Michelle Skeer"))
+    preview.reload([path])
+    page = client.get("/apsp-2017/letters/cumbria").text
+    assert "This letter's file cannot be read" in page
+    assert "line 4 has &#39;: &#39; inside a value, or is indented more than the lines above it" in page
+    assert '<pre class="excerpt">  2 | outcome: plans-not-commenced\n  3 | status: draft\n  4 |   recipient_name: Michelle Skeer\n' in page
+    frame = client.get("/apsp-2017/letters/cumbria.html").text
+    assert '<pre class="excerpt">' in frame and "^" in frame

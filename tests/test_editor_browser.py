@@ -167,3 +167,20 @@ def test_every_page_passes_axe_and_reflows_without_scrolling_sideways(browser: B
     assert found == {url: [] for url in found}
     if width == 320:
         assert wide == {url: width for url in wide}
+
+
+@pytest.mark.parametrize("width", [320, 1280])
+def test_the_built_index_overview_and_home_pass_axe_and_reflow(browser: Browser, project: Path, width: int):
+    result = CliRunner().invoke(app, ["--project", str(project), "build", "--format", "html"])
+    assert result.exit_code == 0, result.output
+    context = browser.new_context(bypass_csp=True, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    found, wide = {}, {}
+    for name in ("index.html", "apsp-2017/index.html", "apsp-2017/overview.html"):
+        page.goto((project / "output" / name).as_uri())
+        found[name] = _axe(page)
+        wide[name] = page.evaluate("document.documentElement.scrollWidth")
+    context.close()
+    assert found == {name: [] for name in found}
+    if width == 320:
+        assert wide == {name: width for name in wide}

@@ -18,10 +18,18 @@ from typing import Any
 
 from hmicfrs_letters import __version__
 from hmicfrs_letters.build.report import BuildReport
+from hmicfrs_letters.core.errors import LetterError
 from hmicfrs_letters.core.files import TEMP_PREFIX, write_atomic
+from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.core.reading import read_project_file
 from hmicfrs_letters.core.validate import Batch
+from hmicfrs_letters.pdf import MAX_ASSET_BYTES
 
 MANIFEST = "manifest.json"
+
+
+# Inputs are read as every input is (core.reading): the largest is a font.
+MAX_INPUT_BYTES = MAX_ASSET_BYTES
 
 
 def sha256_file(path: Path) -> str:
@@ -30,6 +38,15 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 16), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_input(project: Project, path: Path) -> str | None:
+    """An input's SHA-256, read as the engine reads it; None when it cannot be (its letter failed with the reason)."""
+    within = project.data_dir if path.is_relative_to(project.data_dir) else project.templates_dir
+    try:
+        return hashlib.sha256(read_project_file(within, path, project.shown(path), MAX_INPUT_BYTES)).hexdigest()
+    except LetterError:
+        return None
 
 
 def _files(folder: Path) -> list[Path]:
@@ -65,7 +82,7 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
             "pypdfium2": version("pypdfium2"),
             "python": platform.python_version(),
         },
-        "inputs": {project.shown(p): sha256_file(p) for p in inputs},
+        "inputs": {project.shown(p): sha256_input(project, p) for p in inputs},
         "outputs": {p.relative_to(report.out_dir).as_posix(): sha256_file(p) for p in outputs},
         "letters": letters,
     }

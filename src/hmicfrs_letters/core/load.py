@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.reading import read_project_text
 
 try:  # the C parser is several times faster and gives the same marks
     _Loader: type = yaml.CSafeLoader
@@ -44,24 +45,9 @@ class Document:
         return Problem(self.path, message, self.line(*keys), **kwargs)
 
 
-def load_yaml(path: Path, shown_as: str) -> Document:
-    """Read one YAML file; raise LetterError with a one-line, placed message if it is unusable."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise LetterError(Problem(shown_as, f"file is too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})"))
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise LetterError(Problem(shown_as, f"cannot read file: {exc.strerror or exc}")) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line, column = before.count(b"\n") + 1, exc.start - (before.rfind(b"\n") + 1) + 1
-        raise LetterError(
-            Problem(shown_as, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", line, column)
-        ) from None
-    return parse_yaml(text, shown_as)
+def load_yaml(path: Path, shown_as: str, within: Path) -> Document:
+    """Read one YAML file, which must be inside `within` (see core.reading); LetterError with a one-line, placed message if it is unusable."""
+    return parse_yaml(read_project_text(within, path, shown_as, MAX_FILE_BYTES), shown_as)
 
 
 def parse_yaml(text: str, shown_as: str) -> Document:

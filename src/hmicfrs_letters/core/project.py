@@ -17,7 +17,10 @@ class Project:
 
     @classmethod
     def at(cls, folder: Path) -> Project:
-        root = folder.resolve()
+        try:
+            root = folder.resolve()
+        except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError for a symbolic link loop
+            raise LetterError(Problem(str(folder), "not a letters project: the folder is a symbolic link in a loop")) from None
         missing = [name for name in ("data", "templates") if not (root / name).is_dir()]
         if missing:
             raise LetterError(

@@ -88,7 +88,7 @@ def load_batch(project: Project, assessment: str | None = None) -> Batch:
 
 def _load(project: Project, path: Path, problems: list[Problem]) -> Document | None:
     try:
-        return load_yaml(path, project.shown(path))
+        return load_yaml(path, project.shown(path), project.data_dir)
     except LetterError as exc:
         problems.extend(exc.problems)
         return None
@@ -103,9 +103,6 @@ def _read_letter(project: Project, assessment: Assessment, forces: dict[str, For
         return item
     if slug not in forces:
         item.problems.append(Problem(item.shown, f"'{slug}' is not a force in data/forces.yaml{did_you_mean(slug, forces)}"))
-        return item
-    if not path.resolve().is_relative_to(project.data_dir.resolve()):
-        item.problems.append(Problem(item.shown, "links to a file outside data/; letter files must live in the project"))
         return item
     doc = _load(project, path, item.problems)
     if doc is None:

@@ -80,7 +80,7 @@ def approve(batch: Batch, slugs: Sequence[str]) -> list[Approval]:
     for item in items:
         result = Approval(item, reasons.get(item.slug, []), already=item.slug not in reasons)
         if result.approved and not result.already:
-            edit_yaml(item.source, item.shown, _set_approved)
+            edit_yaml(item.source, item.shown, batch.project.data_dir, _set_approved)
         results.append(result)
     return results
 

@@ -18,6 +18,8 @@ from ruamel.yaml.scalarstring import FoldedScalarString
 
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.files import write_atomic
+from hmicfrs_letters.core.load import MAX_FILE_BYTES
+from hmicfrs_letters.core.reading import read_project_text
 
 WIDTH = 96
 
@@ -30,12 +32,13 @@ def _yaml() -> YAML:
     return yaml
 
 
-def edit_yaml(path: Path, shown: str, change: Callable[[CommentedMap], None]) -> None:
-    """Load a mapping with its comments, apply the change, write it back atomically."""
+def edit_yaml(path: Path, shown: str, within: Path, change: Callable[[CommentedMap], None]) -> None:
+    """Load a mapping with its comments (read as core.reading reads, inside `within`), apply the change, write it back atomically."""
     yaml = _yaml()
+    text = read_project_text(within, path, shown, MAX_FILE_BYTES)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, YAMLError) as exc:
+        data = yaml.load(text)
+    except YAMLError as exc:
         raise LetterError(Problem(shown, f"cannot edit: {exc}")) from None
     if not isinstance(data, CommentedMap):
         raise LetterError(Problem(shown, "cannot edit: the file is not a mapping of keys"))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hmicfrs_letters import __version__
+from hmicfrs_letters.core.chars import json_safe, visible
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.pdf import LETTER_TIME_LIMIT
 from hmicfrs_letters.pool import default_jobs
@@ -88,7 +89,7 @@ def _say(problem: Problem, err: bool = True, prefix: bool = True) -> None:
     text = f"Error: {problem}" if problem.is_error and prefix else str(problem)
     typer.secho(text, fg="red" if problem.is_error else "yellow", err=err, color=_color())
     if problem.detail:
-        typer.echo(problem.detail, err=err)
+        typer.echo(visible(problem.detail, keep="\n"), err=err)
 
 
 def _fail(problems: Iterable[Problem]) -> None:
@@ -101,7 +102,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _json(document: dict[str, Any]) -> None:
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    typer.echo(json_safe(json.dumps(document, indent=2, ensure_ascii=False)))
 
 
 def _problem_json(problem: Problem) -> dict[str, Any]:
@@ -256,7 +257,9 @@ def list_letters(ctx: typer.Context, assessment: AssessmentOption = None, as_jso
         return
     rows = [("FORCE", "OUTCOME", "STATUS", "PROBLEMS")]
     for item in batch.letters:
-        rows.append((item.slug, item.letter.outcome if item.letter else "-", item.status, str(len(item.errors)) if item.errors else ""))
+        rows.append(
+            (visible(item.slug), item.letter.outcome if item.letter else "-", item.status, str(len(item.errors)) if item.errors else "")
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
@@ -306,7 +309,7 @@ def approve(
         results = approve_letters(_batch(ctx, assessment), slugs)
     for result in results:
         if result.approved:
-            typer.echo(f"{result.item.shown}: {'already approved' if result.already else 'approved'}")
+            typer.echo(f"{visible(result.item.shown)}: {'already approved' if result.already else 'approved'}")
         else:
             _say(Problem(result.item.shown, f"not approved: {'; '.join(result.reasons)}"))
     refused = sum(not result.approved for result in results)
@@ -387,7 +390,8 @@ def diff(
         differences = letter_diff(_batch(ctx, assessment), first, second)
     for difference in differences:
         typer.echo(f"@@ {difference.part}{'  <- not expected to differ' if difference.part == FIXED else ''}")
-        typer.echo("".join(f"- {line}\n" for line in difference.first) + "".join(f"+ {line}\n" for line in difference.second), nl=False)
+        lines = [f"- {line}" for line in difference.first] + [f"+ {line}" for line in difference.second]
+        typer.echo("".join(visible(line) + "\n" for line in lines), nl=False)
     fixed = sum(d.part == FIXED for d in differences)
     typer.echo(f"{len(differences)} differences between {first} and {second}, {fixed} in the fixed wording", err=True)
 

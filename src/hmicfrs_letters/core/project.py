@@ -83,7 +83,7 @@ class Project:
             raise LetterError(
                 Problem(
                     self.shown(self.data_dir / "assessments"),
-                    f"no assessment '{slug}'{did_you_mean(slug, known)}; known: {', '.join(known) or 'none'}",
+                    f"no assessment {slug!a}{did_you_mean(slug, known)}; known: {', '.join(known) or 'none'}",
                 )
             )
         return slug

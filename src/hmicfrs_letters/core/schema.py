@@ -40,9 +40,13 @@ class Fields:
                 self.problems.append(doc.problem(f"unknown key '{key}'{hint or '; expected one of: ' + ', '.join(self.allowed)}", *at, key))
 
     def _get(self, name: str, required: bool) -> Any:
-        if name not in self.value or self.value[name] is None:
+        if name not in self.value:
             if required:
                 self.problems.append(self.doc.problem(f"missing required key '{name}'", *self.at))
+            return None
+        if self.value[name] is None:  # `key:` with nothing after it: there, but empty
+            if required:
+                self.problems.append(self.doc.problem(f"'{name}' is empty", *self.at, name))
             return None
         return self.value[name]
 
@@ -51,6 +55,8 @@ class Fields:
         self.problems.append(self.doc.problem(f"'{name}' should be {expected}, not {_kind(got)}", *self.at, name))
 
     def text(self, name: str, required: bool = True, blank_ok: bool = False) -> str:
+        if blank_ok and self.value.get(name, "") is None:
+            return ""  # `findings:` with nothing after it is findings not yet written, as ""
         value = self._get(name, required)
         if value is None:
             return ""
@@ -134,7 +140,7 @@ def read_forces(doc: Document, problems: list[Problem]) -> dict[str, Force]:
         f = Fields(doc, at, item, Force.__dataclass_fields__, problems)
         force = Force(**{name: f.text(name) for name in Force.__dataclass_fields__})
         if force.slug and not SLUG.fullmatch(force.slug):
-            problems.append(doc.problem(f"slug '{force.slug}' may hold only lower-case letters, digits and single hyphens", *at, "slug"))
+            problems.append(doc.problem(f"slug {force.slug!a} may hold only lower-case letters, digits and single hyphens", *at, "slug"))
         elif force.slug in forces:
             problems.append(doc.problem(f"force '{force.slug}' is listed twice", *at, "slug"))
         elif force.slug:

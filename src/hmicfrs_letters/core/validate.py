@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hmicfrs_letters.core import findings
+from hmicfrs_letters.core.chars import UNEXTRACTABLE, unextractable_message
 from hmicfrs_letters.core.errors import LetterError, Problem, Severity
 from hmicfrs_letters.core.load import Document, load_yaml
 from hmicfrs_letters.core.models import INVALID, MAX_FINDINGS_CHARS, PENDING, SLUG, Assessment, Force, Letter, did_you_mean
@@ -55,7 +56,7 @@ class Batch:
                 [
                     Problem(
                         self.project.shown(self.project.letters_dir(self.assessment.slug)),
-                        f"no letter for force '{s}'{did_you_mean(s, by_slug)}",
+                        f"no letter for force {s!a}{did_you_mean(s, by_slug)}",
                     )
                     for s in unknown
                 ]
@@ -73,6 +74,7 @@ def load_batch(project: Project, assessment: str | None = None) -> Batch:
     problems: list[Problem] = []
     forces_doc = _load(project, project.forces_file, problems)
     assessment_doc = _load(project, project.assessment_file(slug), problems)
+    problems += [p for doc in (forces_doc, assessment_doc) if doc for p in doc.problems]
     forces = read_forces(forces_doc, problems) if forces_doc else {}
     record = read_assessment(slug, assessment_doc, problems) if assessment_doc else None
     if record is None or any(p.is_error for p in problems):
@@ -98,7 +100,11 @@ def _read_letter(project: Project, assessment: Assessment, forces: dict[str, For
     item = LetterInput(slug, path, project.shown(path), None)
     if not SLUG.fullmatch(slug):
         item.problems.append(
-            Problem(item.shown, "a letter file is named after its force's slug, in lower-case letters, digits and hyphens")
+            # Its name shown escaped: a look-alike or invisible character must not read as a good slug.
+            Problem(
+                item.shown,
+                f"{slug!a} is not a slug: a letter file is named after its force's slug, in lower-case letters, digits and hyphens",
+            )
         )
         return item
     if slug not in forces:
@@ -111,6 +117,8 @@ def _read_letter(project: Project, assessment: Assessment, forces: dict[str, For
     if not item.errors:
         item.letter = letter
         item.problems.extend(check_letter(letter, assessment, doc))
+    # After the letter is kept: it renders (the preview shows it), but will not build.
+    item.problems.extend(doc.problems)
     return item
 
 
@@ -140,8 +148,17 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
         problems += [
             doc.problem(f"approved, but {reason}; fix it or set 'status: draft'", key) for key, reason in approval_gaps(letter, assessment)
         ]
+    if converted.too_deep:
+        problems.append(
+            doc.problem(f"findings nest quotes or lists more than {findings.MAX_NESTING} levels deep; make them flatter", "findings")
+        )
     if converted.has_image:
         problems.append(doc.problem("findings may not contain images", "findings"))
+    if converted.has_control:
+        problems.append(doc.problem("findings write a control character as a character reference (&#…;); remove it", "findings"))
+    for char in dict.fromkeys(UNEXTRACTABLE.findall(findings.shown_text(converted))):
+        if char not in letter.findings:  # written as a character reference (&#xFB01;): loading the YAML could not see it
+            problems.append(doc.problem(unextractable_message(char), "findings"))
     if converted.has_raw_html:
         problems.append(
             doc.problem(

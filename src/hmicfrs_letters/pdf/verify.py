@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import pypdfium2
 
+from hmicfrs_letters.core import chars
 from hmicfrs_letters.core.text import fold, letter_passages, missing_in_order
 
 
@@ -64,14 +65,35 @@ def missing_passages(html: str, pdf: bytes) -> list[str]:
     return missing_in_order(expected, _comparable(pdf_text(pdf)))
 
 
-def describe(missing: Sequence[str]) -> str:
+def describe(missing: Sequence[str], text: str | None = None) -> str:
+    """The message for passages missing from a PDF; with the PDF's text, it names the characters of the first that the text lacks."""
     first = missing[0] if len(missing[0]) <= 90 else missing[0][:90] + "…"
     count = "1 passage" if len(missing) == 1 else f"{len(missing)} passages"
-    return f"the PDF's text lacks {count} of the letter, first: '{first}'"
+    message = f"the PDF's text lacks {count} of the letter, first: '{first}'"
+    # Name the character where the passage stops matching: the one the text extraction dropped,
+    # changed or put a space before, which is rarely visible in the passage itself.
+    where = _divergence(missing[0], text) if text is not None else None
+    if where is not None:
+        message += f"; the PDF's text differs from it at {chars.describe(missing[0][where])}"
+    return message
+
+
+def _divergence(passage: str, text: str) -> int | None:
+    """The index of the first character of the passage that no match of its beginning in the text reaches."""
+    low, high = 0, len(passage)  # passage[:low] is in the text; passage[:high + 1] is not
+    while low < high:
+        middle = (low + high + 1) // 2
+        if passage[:middle] in text:
+            low = middle
+        else:
+            high = middle - 1
+    return low if low < len(passage) else None
 
 
 def check_rendered(html: str, pdf: bytes) -> None:
     """Raise PdfTextMismatch unless the PDF holds the letter's text (run where the PDF is rendered)."""
-    missing = missing_passages(html, pdf)
+    expected = [_comparable(p.text) for p in letter_passages(html)]
+    text = _comparable(pdf_text(pdf))
+    missing = missing_in_order(expected, text)
     if missing:
-        raise PdfTextMismatch(describe(missing))
+        raise PdfTextMismatch(describe(missing, text))

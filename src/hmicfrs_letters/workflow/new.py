@@ -19,7 +19,7 @@ def new_letter(batch: Batch, slug: str, outcome: str | None = None) -> Path:
     project, assessment = batch.project, batch.assessment
     folder = project.letters_dir(assessment.slug)
     if slug not in batch.forces:
-        raise LetterError(Problem(project.shown(project.forces_file), f"no force '{slug}'{did_you_mean(slug, batch.forces)}"))
+        raise LetterError(Problem(project.shown(project.forces_file), f"no force {slug!a}{did_you_mean(slug, batch.forces)}"))
     category = None
     if outcome is not None and outcome != PENDING:
         category = assessment.category(outcome)

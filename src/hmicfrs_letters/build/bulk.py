@@ -11,11 +11,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from hmicfrs_letters.build.manifest import write_manifest
+from hmicfrs_letters.build.manifest import MANIFEST, write_manifest
 from hmicfrs_letters.build.overview import render_overview
 from hmicfrs_letters.build.pages import page_limit_problem
 from hmicfrs_letters.build.report import BuildReport, LetterResult
-from hmicfrs_letters.core.files import remove_stale_temps, write_atomic, writing
+from hmicfrs_letters.core.files import NameTooLong, remove_stale_temps, write_atomic, writing
 from hmicfrs_letters.core.models import FAILED
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.templates import Templates
@@ -80,48 +80,64 @@ def build(
     documents = [(_OVERVIEW, Job(project.shown(out_dir / "overview.pdf"), html=overview))] if want_pdf else []
     documents += [(slug, Job(r.item.shown, letter=(assessment, r.letter), pdf=want_pdf)) for slug, r in todo.items()]
     overview_pdf = None
+    output = _Output(project, out_dir)
     with service:
         for key, made in service.make(documents):
             if key is _OVERVIEW:
                 overview_pdf = made
                 continue
             result = todo[key]
-            _keep(result, made, formats, out_dir, project)
+            _keep(result, made, formats, output)
             if progress:
                 progress(result)
 
     for result in report.results:
         over = page_limit_problem(assessment, result.letter, result.item.shown, result.pages)
         result.problems += [over] if over else []
-    _write(project, out_dir / "index.html", render_index(templates, batch, report))
-    _write(project, out_dir / "overview.html", overview)
+    output.write(out_dir / "index.html", render_index(templates, batch, report))
+    output.write(out_dir / "overview.html", overview)
     if overview_pdf is not None:
         if overview_pdf.problem:
             report.problems.append(overview_pdf.problem)
         else:
-            _write(project, out_dir / "overview.pdf", overview_pdf.pdf)
-    with writing(project.shown(out_dir / "manifest.json")):
+            output.write(out_dir / "overview.pdf", overview_pdf.pdf)
+    with writing(project.shown(out_dir / MANIFEST), then="the letters are written, but not the manifest that records them"):
         write_manifest(batch, report, final)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _keep(result: LetterResult, made: Made, formats: Sequence[str], out_dir: Path, project: Project) -> None:
-    """Write what a worker made of one letter."""
+class _Output:
+    """Writes a build's files. Once one of them has changed, the previous build's manifest no longer
+    describes the output, and is removed: a build that stops part way leaves none that misleads."""
+
+    def __init__(self, project: Project, out_dir: Path) -> None:
+        self.project, self.out_dir = project, out_dir
+        self.changed = False
+
+    def write(self, path: Path, data: bytes | str) -> None:
+        """Write one file atomically; LetterError (NameTooLong for its name alone) when it cannot be."""
+        with writing(self.project.shown(path)):
+            changed = write_atomic(path, data)
+            if changed and not self.changed:
+                (self.out_dir / MANIFEST).unlink(missing_ok=True)
+                self.changed = True
+
+
+def _keep(result: LetterResult, made: Made, formats: Sequence[str], output: _Output) -> None:
+    """Write what a worker made of one letter; a name too long for the file system fails this letter alone."""
     if made.problem:
         result.problems.append(made.problem)
-    if made.html is not None and "html" in formats:
-        result.html = out_dir / "html" / f"{result.slug}.html"
-        _write(project, result.html, made.html)
-    if made.pdf is not None:
-        result.rendered = made.rendered
-        result.pdf, result.pages = out_dir / "pdf" / f"{result.slug}.pdf", made.pages
-        _write(project, result.pdf, made.pdf)
-
-
-def _write(project: Project, path: Path, data: bytes | str) -> None:
-    with writing(project.shown(path)):
-        write_atomic(path, data)
+    try:
+        if made.html is not None and "html" in formats:
+            output.write(output.out_dir / "html" / f"{result.slug}.html", made.html)
+            result.html = output.out_dir / "html" / f"{result.slug}.html"
+        if made.pdf is not None:
+            output.write(output.out_dir / "pdf" / f"{result.slug}.pdf", made.pdf)
+            result.rendered = made.rendered
+            result.pdf, result.pages = output.out_dir / "pdf" / f"{result.slug}.pdf", made.pages
+    except NameTooLong as exc:
+        result.problems += exc.problems
 
 
 def render_index(templates: Templates, batch: Batch, report: BuildReport) -> str:

@@ -80,7 +80,10 @@ def approve(batch: Batch, slugs: Sequence[str]) -> list[Approval]:
     for item in items:
         result = Approval(item, reasons.get(item.slug, []), already=item.slug not in reasons)
         if result.approved and not result.already:
-            edit_yaml(item.source, item.shown, batch.project.data_dir, _set_approved)
+            try:
+                edit_yaml(item.source, item.shown, batch.project.data_dir, _set_approved)
+            except OSError as exc:  # data/ read-only or full: this letter is not approved, and says why
+                result.reasons.append(f"cannot write: {exc.strerror or exc}")
         results.append(result)
     return results
 

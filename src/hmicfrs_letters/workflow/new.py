@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from hmicfrs_letters.core.errors import LetterError, Problem
-from hmicfrs_letters.core.files import write_atomic
+from hmicfrs_letters.core.files import write_atomic, writing
 from hmicfrs_letters.core.models import DRAFT, PENDING, did_you_mean
 from hmicfrs_letters.core.validate import Batch
 from hmicfrs_letters.workflow.yamledit import dump, folded
@@ -32,7 +33,7 @@ def new_letter(batch: Batch, slug: str, outcome: str | None = None) -> Path:
                 )
             )
     path = folder / f"{slug}.yaml"
-    if path.exists():
+    if os.path.lexists(path):  # unlike Path.exists, never raises (a name too long, say): the write below says why
         raise LetterError(Problem(project.shown(path), "already exists; edit it, or delete it first to start again"))
     force = batch.forces[slug]
     data = CommentedMap()
@@ -45,5 +46,6 @@ def new_letter(batch: Batch, slug: str, outcome: str | None = None) -> Path:
     else:
         start = f"{force.name}. Started by `letters new`: set the outcome, write the findings,\nthen run `letters approve {slug}`."
     data.yaml_set_start_comment(start)
-    write_atomic(path, dump(data))
+    with writing(project.shown(path), then="the letter was not started"):
+        write_atomic(path, dump(data))
     return path

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hmicfrs_letters.core.errors import LetterError, Problem, Severity
-from hmicfrs_letters.core.files import write_atomic
+from hmicfrs_letters.core.files import write_atomic, writing
 from hmicfrs_letters.core.load import MAX_FILE_BYTES, load_yaml
 from hmicfrs_letters.core.models import APPROVED, PENDING, Assessment, Force, Letter
 from hmicfrs_letters.core.reading import read_project_text
@@ -115,10 +115,12 @@ def approve_wording(batch: Batch) -> WordingApproval:
     digest = fingerprint(text)
     path = project.assessment_file(assessment.slug)
     text_file = project.wording_file(assessment.slug)
-    write_atomic(text_file, text)
+    with writing(project.shown(text_file), then="the wording was not approved"):
+        write_atomic(text_file, text)
     changed = digest != assessment.wording_sha256
     if changed:
-        edit_yaml(path, project.shown(path), project.data_dir, lambda data: _set_fingerprint(data, digest))
+        with writing(project.shown(path), then=f"the wording was not approved; {project.shown(text_file)} already holds the new text"):
+            edit_yaml(path, project.shown(path), project.data_dir, lambda data: _set_fingerprint(data, digest))
     return WordingApproval(digest, text_file, changed)
 
 

@@ -402,7 +402,18 @@ def serve(
     assessment: AssessmentOption = None,
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free port).")] = 8000,
     host: Annotated[str, typer.Option("--host", help="Address to listen on. Drafts are confidential: keep the default.")] = "127.0.0.1",
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            metavar="NAME",
+            help="A host name the preview answers to besides this machine's (repeatable); needed beyond loopback.",
+        ),
+    ] = None,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the index in the default web browser.")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds a letter's PDF may take before it fails and its worker is replaced.")
+    ] = LETTER_TIME_LIMIT,
 ) -> None:
     """Preview the letters in a browser, refreshed as you edit data/ and templates/.
 
@@ -410,12 +421,13 @@ def serve(
     Examples:
       letters serve    (then open http://127.0.0.1:8000/)
       letters serve --port 8080 --open
+      letters serve --host 0.0.0.0 --allow-host letters.example.org    (others can read the drafts)
     """
     from hmicfrs_letters.core.project import Project
     from hmicfrs_letters.preview.server import Server, is_loopback
 
     with _reporting():
-        server = Server(Project.at(ctx.obj), assessment, host, port)
+        server = Server(Project.at(ctx.obj), assessment, host, port, allow_hosts=allow_host or (), timeout=timeout)
     if not is_loopback(host):
         typer.secho(
             f"Warning: listening on {host}: anyone who can reach this machine can read the drafts, which are confidential.",

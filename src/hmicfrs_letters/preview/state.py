@@ -22,7 +22,7 @@ from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.render import render_letter
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import Batch, LetterInput, load_batch
-from hmicfrs_letters.pdf.service import Job, PdfService
+from hmicfrs_letters.pdf.service import LETTER_TIME_LIMIT, Job, PdfService
 from hmicfrs_letters.pool import default_jobs
 from hmicfrs_letters.workflow.check import check_batch
 
@@ -83,8 +83,9 @@ class Preview:
     Thread-safe: pages are rendered in Starlette's thread pool while the watcher reloads.
     """
 
-    def __init__(self, project: Project, assessment: str | None = None) -> None:
+    def __init__(self, project: Project, assessment: str | None = None, timeout: float = LETTER_TIME_LIMIT) -> None:
         self.project = project
+        self.timeout = timeout
         self.assessment = project.resolve_assessment(assessment)
         self.version = 0
         self.renders: Counter[str] = Counter()  # HTML renders by letter
@@ -180,7 +181,7 @@ class Preview:
         assert view.html is not None
         with self._lock:
             if self._pdfs is None:
-                self._pdfs = PdfService(self.project, self.project.output_dir / ".cache" / "pdf", jobs=1)
+                self._pdfs = PdfService(self.project, self.project.output_dir / ".cache" / "pdf", jobs=1, timeout=self.timeout)
             service = self._pdfs
             key = service.cache.key(view.html)
             # One request at a time makes a given PDF; the others then find it in the cache.

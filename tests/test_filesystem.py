@@ -15,9 +15,12 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import letter_file
 from editing import edit
@@ -281,3 +284,99 @@ def test_a_template_naming_a_binary_file(project, letters):
     built = letters("build", "--format", "html")
     assert built.exit_code == 1
     assert built.output == f"Error: {line}\n"
+
+
+# --- property-based: any shape of data/ ends in letters or our own one-line errors --------------------------
+
+LETTERS = "data/assessments/apsp-2017"
+PLACES = [
+    "data/forces.yaml",
+    "data/assessments/apsp-2017.yaml",
+    "data/assessments/apsp-2017.wording.txt",
+    LETTERS,
+    *(f"{LETTERS}/{slug}.yaml" for slug in ("kent", "sussex", "durham", "cleveland", "extra")),
+]
+KINDS = ["garbage", "fifo", "folder", "link in", "link out", "link to itself", "links in a loop", "dangling link", "link to a device"]
+SECONDS = 30  # for one example's commands: a command that waits on a FIFO would never end
+
+
+def _shape(root: Path, outside: Path, place: str, kind: str, data: bytes) -> None:
+    """Put a file of this kind where `place` is (replacing what was there)."""
+    path = root / place
+    if path.parent.is_symlink() or not path.parent.is_dir():  # its folder was itself replaced earlier in the shape
+        return
+    if path.is_symlink() or (os.path.lexists(path) and not path.is_dir()):
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+    if kind == "garbage":
+        path.write_bytes(data)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "link in":
+        path.symlink_to(root / "data" / "assessments" / "apsp-2017.yaml")
+    elif kind == "link out":
+        path.symlink_to(outside)
+    elif kind == "link to itself":
+        path.symlink_to(path.name)
+    elif kind == "links in a loop":
+        other = path.with_name(path.name + ".other")
+        other.unlink(missing_ok=True)
+        other.symlink_to(path.name)
+        path.symlink_to(other.name)
+    elif kind == "dangling link":
+        path.symlink_to("nowhere")
+    elif kind == "link to a device":
+        path.symlink_to("/dev/zero")
+
+
+def _run_bounded(project: Path, *args: str):
+    """A command in this process, on a thread: a hang fails the test instead of holding it up."""
+    from typer.testing import CliRunner
+
+    from hmicfrs_letters.cli import app
+
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = CliRunner().invoke(app, ["--project", str(project), *args], catch_exceptions=False)
+        except BaseException as exc:  # reported by the test, with its traceback
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(SECONDS)
+    assert not thread.is_alive(), f"`letters {' '.join(args)}` did not finish in {SECONDS} s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+shapes = st.lists(
+    st.tuples(st.sampled_from(PLACES), st.sampled_from(KINDS), st.binary(max_size=64)), min_size=1, max_size=4, unique_by=lambda t: t[0]
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(shape=shapes, build=st.booleans())
+def test_any_shape_of_data_gives_letters_or_our_own_one_line_errors(tmp_path_factory, shape, build):
+    root = tmp_path_factory.mktemp("shape")
+    project = root / "project"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "project" / "data", project / "data")
+    (project / "templates").symlink_to(Path(__file__).resolve().parent.parent / "templates")
+    outside = root / "outside.yaml"
+    outside.write_text(f"forces: [{{slug: kent, name: {SECRET}}}]\noutcome: pending\nstatus: draft\nfindings: {SECRET}\n")
+    for place, kind, data in shape:
+        _shape(project, outside, place, kind, data)
+
+    commands = [("list",), ("check", "--no-pages")] + ([("build", "--format", "html", "--jobs", "1")] if build else [])
+    for command in commands:
+        result = _run_bounded(project, *command)
+        assert result.exit_code in (0, 1), (command, result.output)
+        assert SECRET not in result.output
+        for line in result.stderr.splitlines():  # nothing but our own errors and the count
+            assert line.startswith("Error: ") or re.fullmatch(r"\d+ errors?, \d+ warnings?", line), (command, line)
+    assert not (project / "output").exists() or not outputs_hold(project, SECRET)

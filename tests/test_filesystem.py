@@ -165,6 +165,23 @@ def test_a_link_to_a_device_is_refused(project, letters):
     assert f"{KENT}: links to a file outside data/; the engine reads only files that are in it" in result.output
 
 
+def test_fifos_left_in_the_output_and_the_cache_are_no_hang(project):
+    assert run(project, "build", "--force", "kent").returncode == 0
+    pdf = project / "output" / "apsp-2017" / "pdf" / "kent.pdf"
+    entries = [p for p in (project / "output" / ".cache" / "pdf").rglob("*") if p.is_file()]  # kent's and the overview's
+    for path in (pdf, *entries):
+        path.unlink()
+        os.mkfifo(path)
+    verified = run(project, "verify", "--force", "kent")
+    assert (
+        "output/apsp-2017/pdf/kent.pdf: is a FIFO (named pipe), not a regular file; the engine reads only regular files" in verified.stderr
+    )
+    rebuilt = run(project, "build", "--force", "kent")  # the cache entry is no entry: rendered again, both written as files
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "1 PDF rendered" in rebuilt.stdout
+    assert pdf.is_file() and all(entry.is_file() for entry in entries)
+
+
 # --- link loops, folders, dangling links ---------------------------------------------------------------
 
 

@@ -28,25 +28,22 @@ from hmicfrs_letters.pdf import MAX_ASSET_BYTES
 MANIFEST = "manifest.json"
 
 
-# Inputs are read as every input is (core.reading): the largest is a font.
-MAX_INPUT_BYTES = MAX_ASSET_BYTES
+# Files are hashed as the engine reads every file (core.reading): the largest input is a font,
+# the largest output a PDF of a few hundred pages.
+MAX_HASHED_BYTES = MAX_ASSET_BYTES
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_input(project: Project, path: Path) -> str | None:
-    """An input's SHA-256, read as the engine reads it; None when it cannot be (its letter failed with the reason)."""
-    within = project.data_dir if path.is_relative_to(project.data_dir) else project.templates_dir
+def sha256_file(within: Path, path: Path, shown: str) -> str | None:
+    """A file's SHA-256, read as the engine reads every file, inside `within`; None when it cannot be
+    (an input that cannot be read failed its letter already, with the reason)."""
     try:
-        return hashlib.sha256(read_project_file(within, path, project.shown(path), MAX_INPUT_BYTES)).hexdigest()
+        return hashlib.sha256(read_project_file(within, path, shown, MAX_HASHED_BYTES)).hexdigest()
     except LetterError:
         return None
+
+
+def _folder_of(project: Project, path: Path) -> Path:
+    return project.data_dir if path.is_relative_to(project.data_dir) else project.templates_dir
 
 
 def _files(folder: Path) -> list[Path]:
@@ -82,8 +79,8 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
             "pypdfium2": version("pypdfium2"),
             "python": platform.python_version(),
         },
-        "inputs": {project.shown(p): sha256_input(project, p) for p in inputs},
-        "outputs": {p.relative_to(report.out_dir).as_posix(): sha256_file(p) for p in outputs},
+        "inputs": {project.shown(p): sha256_file(_folder_of(project, p), p, project.shown(p)) for p in inputs},
+        "outputs": {p.relative_to(report.out_dir).as_posix(): sha256_file(report.out_dir, p, project.shown(p)) for p in outputs},
         "letters": letters,
     }
 

@@ -21,6 +21,8 @@ from hmicfrs_letters.pdf import ASSETS_SHOWN, MAX_ASSET_BYTES
 
 _MAGIC = b"HMICFRS-PDF-1\n"
 _HEADER = struct.Struct(">32sI")  # payload checksum, page count
+# A letter's PDF is tens of kilobytes, one of hundreds of pages a few hundred.
+MAX_ENTRY_BYTES = 100_000_000
 
 
 def environment_digest(assets_dir: Path) -> str:
@@ -51,9 +53,10 @@ class PdfCache:
 
     def get(self, key: str) -> tuple[bytes, int] | None:
         """The PDF and its page count, or None when absent or damaged."""
-        try:
-            raw = self.path(key).read_bytes()
-        except OSError:
+        path = self.path(key)
+        try:  # as the engine reads every file: a FIFO or a link left in the cache is no entry, not a hang
+            raw = read_project_file(self.folder, path, str(path), MAX_ENTRY_BYTES)
+        except LetterError:
             return None
         head = len(_MAGIC) + _HEADER.size
         if len(raw) < head or not raw.startswith(_MAGIC):

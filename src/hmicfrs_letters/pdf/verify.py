@@ -70,10 +70,10 @@ def describe(missing: Sequence[str], text: str | None = None) -> str:
     first = missing[0] if len(missing[0]) <= 90 else missing[0][:90] + "…"
     count = "1 passage" if len(missing) == 1 else f"{len(missing)} passages"
     message = f"the PDF's text lacks {count} of the letter, first: '{first}'"
-    # Name the character where the passage stops matching: the one the text extraction dropped,
-    # changed or put a space before, which is rarely visible in the passage itself.
+    # Name the character where the passage stops matching when it is not plain ASCII: the one the
+    # text extraction dropped, changed or put a space before, rarely visible in the passage itself.
     where = _divergence(missing[0], text) if text is not None else None
-    if where is not None:
+    if where is not None and not missing[0][where].isascii():
         message += f"; the PDF's text differs from it at {chars.describe(missing[0][where])}"
     return message
 

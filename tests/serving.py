@@ -35,9 +35,9 @@ def chromium(playwright: Playwright) -> Browser:
 
 
 @contextmanager
-def running(project: Path) -> Iterator[Server]:
-    """`letters serve --port 0` on this project, with its file watcher; stopped on exit."""
-    server = Server(Project.at(project), None, "127.0.0.1", 0)
+def running(project: Path, host: str = "127.0.0.1", **options) -> Iterator[Server]:
+    """`letters serve --port 0` on this project, with its file watcher; stopped on exit. `options` go to Server."""
+    server = Server(Project.at(project), None, host, 0, **options)
     engine = server.uvicorn()
     thread = threading.Thread(target=engine.run, kwargs={"sockets": [server.socket]}, daemon=True)
     thread.start()

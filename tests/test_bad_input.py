@@ -204,3 +204,36 @@ def test_stale_temporary_files_are_removed(tmp_path):
     stale.write_bytes(b"half")
     files.remove_stale_temps(tmp_path)
     assert not stale.exists()
+
+
+def test_empty_findings_in_a_draft_are_findings_not_yet_written(letters, project):
+    write(project, "kent", "outcome: all-in-place\nstatus: draft\nfindings:\n")
+    result = letters("check", "--no-pages")
+    assert "missing required key" not in result.output
+    assert f"{KENT}:3: warning: 'findings' not written yet: the letter shows a placeholder" in result.output
+    write(project, "kent", "outcome: all-in-place\nstatus:\nfindings: ''\n")
+    assert f"{KENT}:2: 'status' is empty" in letters("check", "--no-pages").output
+
+
+def test_yaml_nested_too_deep_fails_its_letter_alone(letters, project):
+    write(project, "kent", "outcome: pending\nstatus: draft\nfindings: ''\nx: " + "[" * 990 + "]" * 990 + "\n")
+    write(project, "durham", "outcome: pending\nstatus: draft\nfindings: ''\nx:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 30)))
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 1
+    deep = "values are nested more than 20 levels deep; a letter's data is a few levels deep"
+    assert f"{KENT}:4: {deep}" in result.output
+    assert f"data/assessments/apsp-2017/durham.yaml:24: {deep}" in result.output
+    built = letters("build", "--format", "html")
+    assert "Built 41 letters" in built.output and "Traceback" not in built.output
+
+
+def test_findings_nested_too_deep_fail_their_letter_alone_before_any_build(letters, project):
+    write(project, "kent", "outcome: pending\nstatus: draft\nfindings: '" + "> " * 3000 + "x'\n")
+    write(project, "durham", "outcome: pending\nstatus: draft\nfindings: |\n" + "".join("  " + "    " * i + "- x\n" for i in range(40)))
+    line = "'findings' nests quotes or lists more than 10 levels deep; make them flatter"
+    result = letters("check", "--no-pages")
+    assert f"{KENT}:3: {line}" in result.output
+    assert f"data/assessments/apsp-2017/durham.yaml:3: {line}" in result.output
+    built = letters("build", "--force", "kent", "--force", "durham", "--force", "cleveland")
+    assert errors(built) == [f"Error: {KENT}:3: {line}", f"Error: data/assessments/apsp-2017/durham.yaml:3: {line}"]
+    assert "Built 1 letter" in built.output

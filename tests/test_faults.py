@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
+import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +21,7 @@ from pypdf import PdfReader
 
 import hmicfrs_letters.core.files
 from conftest import letter_file
+from hmicfrs_letters.core.files import STOPPED
 from hmicfrs_letters.pdf.cache import PdfCache
 
 TEMPLATE = Path("templates") / "apsp-2017" / "letter.html.j2"
@@ -208,3 +212,172 @@ def test_a_build_killed_part_way_leaves_no_partial_file_and_the_next_one_complet
     assert len(list(pdfs.glob("*.pdf"))) == 43
     assert _no_temps(out)
     assert list(Path(env["TMPDIR"]).iterdir()) == []
+
+
+# --- every write of a build, names too long, read-only data, builds at once -------------------------
+
+
+class _FullDiskFor:
+    """os.fdopen for write_atomic, failing as a full disk does for the temporary files of one target only."""
+
+    def __init__(self, part: str) -> None:
+        self.part, self.real = part, os.fdopen
+
+    def __call__(self, fd, mode):
+        handle = self.real(fd, mode)
+        return _FullDisk(handle) if self.part in os.readlink(f"/proc/self/fd/{fd}") else handle
+
+
+def _manifest_tells_the_truth(out: Path) -> None:
+    """No manifest, or one whose outputs are the files there: a build that stopped part way never leaves a stale one."""
+    path = out / "apsp-2017" / "manifest.json"
+    if path.exists():
+        recorded = json.loads(path.read_text())["outputs"]
+        assert recorded == {name: hashlib.sha256((out / "apsp-2017" / name).read_bytes()).hexdigest() for name in recorded}
+
+
+@pytest.mark.parametrize(
+    ("part", "shown", "then"),
+    [
+        ("html/.tmp-", "output/apsp-2017/html/kent.html", STOPPED),
+        ("pdf/.tmp-", "output/apsp-2017/pdf/kent.pdf", STOPPED),
+        (".cache/pdf/", "output/.cache/pdf/", STOPPED),
+        ("index.html", "output/apsp-2017/index.html", STOPPED),
+        ("overview.html", "output/apsp-2017/overview.html", STOPPED),
+        ("overview.pdf", "output/apsp-2017/overview.pdf", STOPPED),
+        ("manifest.json", "output/apsp-2017/manifest.json", "the letters are written, but not the manifest that records them"),
+    ],
+)
+def test_a_full_disk_at_every_write_of_a_build(project, letters, monkeypatch, part, shown, then):
+    assert letters("build", "--force", "kent").exit_code == 0
+    out = project / "output"
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    kent = letter_file(project, "kent")  # a new outcome changes the letter, the index, the overview and the manifest
+    kent.write_text(kent.read_text().replace("outcome: pending", "outcome: all-in-place"))
+
+    monkeypatch.setattr(hmicfrs_letters.core.files.os, "fdopen", _FullDiskFor(part))
+    result = letters("build", "--force", "kent")
+    assert result.exit_code == 1
+    (line,) = result.output.splitlines()
+    assert line.startswith(f"Error: {shown}") and line.endswith(f": cannot write: No space left on device; {then}")
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    if part == "manifest.json":  # the letters changed: the previous manifest, which no longer describes them, is gone
+        assert project / shown not in after
+    elif ".cache" not in part:  # the file whose write failed is as it was
+        assert after[project / shown] == before[project / shown]
+    assert all(_whole(p, data) for p, data in after.items())  # and every file is whole: as it was, or replaced whole
+    _manifest_tells_the_truth(out)
+    assert _no_temps(out)
+
+
+def _whole(path: Path, data: bytes) -> bool:
+    if path.suffix == ".pdf":
+        return data.rstrip().endswith(b"%%EOF")
+    if path.suffix == ".html":
+        return data.rstrip().endswith(b"</html>")
+    if path.suffix == ".json":
+        return bool(json.loads(data))
+    return PdfCache(path.parent.parent, "").get(path.name) is not None  # a cache entry, checked by its checksum
+
+
+LONG = "k" * 250  # slug.yaml is then 255 bytes, the longest name ext4 and tmpfs allow
+
+
+def _long_slug(project: Path) -> None:
+    forces = project / "data" / "recipients" / "police-forces.yaml"
+    forces.write_text(forces.read_text().replace("slug: kent\n", f"slug: {LONG}\n"))
+    letter_file(project, "kent").rename(letter_file(project, LONG))
+
+
+def test_a_slug_as_long_as_a_file_name_may_be_builds(project, letters):
+    _long_slug(project)
+    result = letters("build", "--force", LONG, "--force", "cleveland")
+    assert result.exit_code == 0, result.output
+    assert (project / "output" / "apsp-2017" / "pdf" / f"{LONG}.pdf").is_file()
+
+
+def test_a_name_too_long_for_the_file_system_fails_its_letter_alone(project, letters, monkeypatch):
+    real_replace = os.replace
+
+    def replace(src, dst):  # as a file system with shorter names than ext4's would
+        if str(dst).endswith("/kent.pdf"):
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(hmicfrs_letters.core.files.os, "replace", replace)
+    result = letters("build", *FORCES)
+    assert result.exit_code == 1
+    assert errors(result) == ["Error: output/apsp-2017/pdf/kent.pdf: cannot write: File name too long"]
+    assert built(project, "pdf") == ["cleveland", "sussex"]
+    assert json.loads((project / "output" / "apsp-2017" / "manifest.json").read_text())["letters"]["kent"]["built"] is False
+
+
+def test_letters_new_with_a_slug_too_long_for_a_file_name(project, letters):
+    slug = "x" * 252
+    forces = project / "data" / "recipients" / "police-forces.yaml"
+    forces.write_text(
+        forces.read_text()
+        + f"  - slug: {slug}\n    name: X\n    chief_officer_title: a\n    copied_to: b\n    copied_to_full: c\n    nation: England\n"
+    )
+    result = letters("new", "--force", slug)
+    assert result.exit_code == 1
+    assert result.output == f"Error: data/assessments/apsp-2017/{slug}.yaml: cannot write: File name too long\n"
+
+
+@contextlib.contextmanager
+def read_only_data(project: Path):
+    """The project's data/ on a read-only file system (a tmpfs holding a copy); skips where mounting is not allowed."""
+    data = project / "data"
+    shutil.move(data, project / "data.copy")
+    with small_disk(data, "8m"):
+        shutil.copytree(project / "data.copy", data, dirs_exist_ok=True)
+        subprocess.run(["mount", "-o", "remount,ro", str(data)], check=True)
+        yield data
+
+
+def test_approve_new_and_approve_wording_in_a_read_only_data_folder(project, letters):
+    cleveland = letter_file(project, "cleveland")
+    cleveland.write_text(cleveland.read_text().replace("status: approved", "status: draft"))
+    letter_file(project, "kent").unlink()
+    with read_only_data(project):
+        approved = letters("approve", "cleveland")
+        assert approved.exit_code == 1
+        assert errors(approved) == [
+            "Error: data/assessments/apsp-2017/cleveland.yaml: not approved: cannot write: Read-only file system; the file is as it was"
+        ]
+        started = letters("new", "--force", "kent")
+        assert (
+            started.output
+            == "Error: data/assessments/apsp-2017/kent.yaml: cannot write: Read-only file system; the letter was not started\n"
+        )
+        template = project / "templates" / "apsp-2017" / "letter.html.j2"  # new fixed wording, to approve
+        template.write_text(template.read_text().replace("If you have any queries", "If you have any questions"))
+        wording = letters("approve-wording")
+        assert wording.output == (
+            "Error: data/assessments/apsp-2017.wording.txt: cannot write: Read-only file system; the wording was not approved\n"
+        )
+
+
+def test_a_build_removes_only_the_temporary_files_of_writers_that_are_gone(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    folder = tmp_path / "pdf"
+    folder.mkdir()
+    mine = folder / f".tmp-{os.getpid()}-kent.pdf.abc"  # a build still writing: this process
+    theirs = folder / f".tmp-{gone.pid}-kent.pdf.def"  # a build killed part way
+    old = folder / ".tmp-kent.pdf.ghi"  # named before writers put their process id in
+    for temp in (mine, theirs, old):
+        temp.write_bytes(b"half")
+    hmicfrs_letters.core.files.remove_stale_temps(tmp_path)
+    assert [p.name for p in folder.iterdir()] == [mine.name]
+
+
+def test_two_builds_at_once_both_complete(project):
+    command = [sys.executable, "-m", "hmicfrs_letters", "--project", str(project), "build", "--rebuild", "--jobs", "1"]
+    builds = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outcomes = [build.communicate(timeout=300) for build in builds]
+    for build, (out, err) in zip(builds, outcomes, strict=True):
+        assert build.returncode == 0, err
+        assert "Built 43 letters" in out
+    assert _no_temps(project / "output")
+    _manifest_tells_the_truth(project / "output")

@@ -200,7 +200,7 @@ def test_letter_file_linking_outside_the_project_is_refused(letters, project, tm
     os.symlink(outside, path)
     result = letters("build", "--force", "kent")
     assert result.exit_code == 1
-    assert f"Error: {KENT}: links to a file outside data/; letter files must live in the project" in result.output
+    assert f"Error: {KENT}: links to a file outside data/; the engine reads only files that are in it" in result.output
 
 
 # --- property-based: any document, any findings: a letter or one of our own errors ----------

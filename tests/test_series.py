@@ -105,7 +105,7 @@ def test_a_field_missing_from_a_draft_is_a_placeholder_naming_it_and_a_warning(b
 
 def test_the_index_and_overview_say_service_and_show_no_outcomes(built):
     index = (built / OUT / "index.html").read_text()
-    assert "letters to 3 services" in index and '<th scope="col">Service</th>' in index
+    assert "letters to 3 services" in index and '<th scope="col" role="columnheader">Service</th>' in index
     shown = " ".join(line for line, _ in html_lines(index))
     assert "Outcome" not in shown and "force" not in shown.lower()
     overview = " ".join(line for line, _ in html_lines((built / OUT / "overview.html").read_text()))

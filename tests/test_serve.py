@@ -364,7 +364,7 @@ def test_serve_command_warns_when_not_on_loopback(project, monkeypatch):
 
     monkeypatch.setattr(serve, "listen", lambda host, port: listen("127.0.0.1", 0))
     monkeypatch.setattr(serve.Server, "run", lambda self, open_browser=False: None)
-    result = CliRunner().invoke(cli, ["--project", str(project), "serve", "--host", "0.0.0.0"])
+    result = CliRunner().invoke(cli, ["--project", str(project), "serve", "--host", "0.0.0.0", "--allow-host", "letters.example.org"])
     assert result.exit_code == 0, result.output
     assert "Warning: listening on 0.0.0.0: anyone who can reach this machine can read the drafts" in result.stderr
     assert "Previewing apsp-2017 at http://0.0.0.0:" in result.stdout

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hmicfrs_letters import __version__
+from hmicfrs_letters.core.chars import json_safe, visible
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.pdf import LETTER_TIME_LIMIT
 from hmicfrs_letters.pool import default_jobs
@@ -128,6 +129,8 @@ def _batches(ctx: typer.Context, assessments: Sequence[str] | None, recipients: 
     if recipients:
         known = {item.slug for batch in batches for item in batch.letters}
         unknown = [slug for slug in recipients if slug not in known]
+        if unknown and problems:  # an assessment that cannot be read may be the one that has them
+            raise LetterError(problems)
         if unknown and len(batches) == 1:
             batches[0].select(unknown)  # raises, with the assessment's own words and the nearest slug
         if unknown:
@@ -151,7 +154,7 @@ def _say(problem: Problem, err: bool = True, prefix: bool = True) -> None:
     text = f"Error: {problem}" if problem.is_error and prefix else str(problem)
     typer.secho(text, fg="red" if problem.is_error else "yellow", err=err, color=_color())
     if problem.detail:
-        typer.echo(problem.detail, err=err)
+        typer.echo(visible(problem.detail, keep="\n"), err=err)
 
 
 def _fail(problems: Iterable[Problem]) -> None:
@@ -164,7 +167,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _json(document: dict[str, Any]) -> None:
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    typer.echo(json_safe(json.dumps(document, indent=2, ensure_ascii=False)))
 
 
 def _problem_json(problem: Problem) -> dict[str, Any]:
@@ -344,6 +347,8 @@ def list_letters(ctx: typer.Context, assessment: AssessmentsOption = None, as_js
         )
     else:
         _fail(problems)
+        if not batches:
+            raise typer.Exit(1)
         several = len(batches) > 1
         nouns = {batch.recipients.singular for batch in batches}
         noun = nouns.pop().upper() if len(nouns) == 1 else "RECIPIENT"
@@ -352,7 +357,7 @@ def list_letters(ctx: typer.Context, assessment: AssessmentsOption = None, as_js
             for item in batch.letters:
                 outcome = (item.letter.outcome or "-") if item.letter else "-"
                 problems_shown = str(len(item.errors)) if item.errors else ""
-                rows.append((*((batch.assessment.slug,) if several else ()), item.slug, outcome, item.status, problems_shown))
+                rows.append((*((batch.assessment.slug,) if several else ()), visible(item.slug), outcome, item.status, problems_shown))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
             typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
@@ -433,15 +438,15 @@ def approve(
         if not result.approved:
             _say(Problem(result.item.shown, f"not approved: {'; '.join(result.reasons)}"))
         elif result.already:
-            typer.echo(f"{result.item.shown}: already approved by {record.by} on {record.on.isoformat()}")
+            typer.echo(f"{visible(result.item.shown)}: already approved by {record.by} on {record.on.isoformat()}")
         elif result.replaced:
             old = result.replaced
             typer.echo(
-                f"{result.item.shown}: approved again by {record.by} on {record.on.isoformat()} "
+                f"{visible(result.item.shown)}: approved again by {record.by} on {record.on.isoformat()} "
                 f"(it had changed since it was approved by {old.by} on {old.on.isoformat()})"
             )
         else:
-            typer.echo(f"{result.item.shown}: approved by {record.by} on {record.on.isoformat()}")
+            typer.echo(f"{visible(result.item.shown)}: approved by {record.by} on {record.on.isoformat()}")
     refused = sum(not result.approved for result in results)
     typer.echo(f"{len(results) - refused} approved, {refused} refused", err=True)
     if refused:
@@ -526,7 +531,8 @@ def diff(
         differences = letter_diff(_batch(ctx, assessment), first, second)
     for difference in differences:
         typer.echo(f"@@ {difference.part}{'  <- not expected to differ' if difference.part == FIXED else ''}")
-        typer.echo("".join(f"- {line}\n" for line in difference.first) + "".join(f"+ {line}\n" for line in difference.second), nl=False)
+        lines = [f"- {line}" for line in difference.first] + [f"+ {line}" for line in difference.second]
+        typer.echo("".join(visible(line) + "\n" for line in lines), nl=False)
     fixed = sum(d.part == FIXED for d in differences)
     typer.echo(f"{len(differences)} differences between {first} and {second}, {fixed} in the fixed wording", err=True)
 
@@ -537,7 +543,18 @@ def serve(
     assessment: AssessmentsOption = None,
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free port).")] = 8000,
     host: Annotated[str, typer.Option("--host", help="Address to listen on. Drafts are confidential: keep the default.")] = "127.0.0.1",
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            metavar="NAME",
+            help="A host name the preview answers to besides this machine's (repeatable); needed beyond loopback.",
+        ),
+    ] = None,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the index in the default web browser.")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds a letter's PDF may take before it fails and its worker is replaced.")
+    ] = LETTER_TIME_LIMIT,
 ) -> None:
     """Preview the letters in a browser, refreshed as you edit data/ and templates/.
 
@@ -546,11 +563,12 @@ def serve(
     Examples:
       letters serve    (then open http://127.0.0.1:8000/)
       letters serve --port 8080 --open
+      letters serve --host 0.0.0.0 --allow-host letters.example.org    (others can read the drafts)
     """
     from hmicfrs_letters.preview.server import Server, is_loopback
 
     with _reporting():
-        server = Server(_project(ctx), assessment or (), host, port)
+        server = Server(_project(ctx), assessment or (), host, port, allow_hosts=allow_host or (), timeout=timeout)
     if not is_loopback(host):
         typer.secho(
             f"Warning: listening on {host}: anyone who can reach this machine can read the drafts, which are confidential.",

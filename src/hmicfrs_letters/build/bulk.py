@@ -16,13 +16,13 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from hmicfrs_letters.build.manifest import write_manifest
+from hmicfrs_letters.build.manifest import MANIFEST, write_manifest
 from hmicfrs_letters.build.overview import render_overview
 from hmicfrs_letters.build.pages import page_limit_problem
 from hmicfrs_letters.build.report import BuildReport, LetterResult
 from hmicfrs_letters.core.approval import AGAIN, html_fingerprint
 from hmicfrs_letters.core.errors import Problem
-from hmicfrs_letters.core.files import remove_stale_temps, write_atomic, writing
+from hmicfrs_letters.core.files import NameTooLong, remove_stale_temps, write_atomic, writing
 from hmicfrs_letters.core.models import FAILED, Assessment
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.templates import Templates
@@ -131,58 +131,85 @@ def _build_into(
     documents = [(_OVERVIEW, Job(project.shown(out_dir / "overview.pdf"), html=overview))] if want_pdf else []
     documents += [(slug, Job(r.item.shown, letter=(assessment, r.letter), pdf=want_pdf)) for slug, r in todo.items()]
     overview_pdf = None
+    output = _Output(project, out_dir)
     with service:
         for key, made in service.make(documents):
             if key is _OVERVIEW:
                 overview_pdf = made
                 continue
             result = todo[key]
-            _keep(result, made, formats, out_dir, project, assessment, final)
+            _keep(result, made, formats, output, assessment, final)
             if progress:
                 progress(result)
 
     if not final:
-        _remove_what_no_letter_stands_for(batch, report)
-    _write(project, out_dir / "index.html", render_index(templates, batch, report, only_built=final))
-    _write(project, out_dir / "overview.html", overview)
+        _remove_what_no_letter_stands_for(batch, report, output)
+    output.write(out_dir / "index.html", render_index(templates, batch, report, only_built=final))
+    output.write(out_dir / "overview.html", overview)
     if overview_pdf is not None:
         if overview_pdf.problem:
             report.problems.append(overview_pdf.problem)
         else:
-            _write(project, out_dir / "overview.pdf", overview_pdf.pdf)
-    with writing(project.shown(out_dir / "manifest.json")):
+            output.write(out_dir / "overview.pdf", overview_pdf.pdf)
+    with writing(project.shown(out_dir / MANIFEST), then="the letters are written, but not the manifest that records them"):
         write_manifest(batch, report, final)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _keep(
-    result: LetterResult, made: Made, formats: Sequence[str], out_dir: Path, project: Project, assessment: Assessment, final: bool
-) -> None:
-    """Write what a worker made of one letter; a letter that fails gets no PDF."""
+class _Output:
+    """Writes a build's files. Once one of them has changed, the previous build's manifest no longer
+    describes the output, and is removed: a build that stops part way leaves none that misleads."""
+
+    def __init__(self, project: Project, out_dir: Path) -> None:
+        self.project, self.out_dir = project, out_dir
+        self.changed = False
+
+    def write(self, path: Path, data: bytes | str) -> None:
+        """Write one file atomically; LetterError (NameTooLong for its name alone) when it cannot be."""
+        with writing(self.project.shown(path)):
+            self._changing(write_atomic(path, data))
+
+    def remove(self, path: Path) -> None:
+        with writing(self.project.shown(path)):
+            self._changing(path.exists())
+            path.unlink(missing_ok=True)
+
+    def _changing(self, changed: bool) -> None:
+        if changed and not self.changed:
+            (self.out_dir / MANIFEST).unlink(missing_ok=True)
+            self.changed = True
+
+
+def _keep(result: LetterResult, made: Made, formats: Sequence[str], output: _Output, assessment: Assessment, final: bool) -> None:
+    """Write what a worker made of one letter. A letter that fails gets no PDF; a name too long for
+    the file system fails this letter alone."""
     if made.problem:
         result.problems.append(made.problem)
     if made.pdf is not None:
+        result.pages = made.pages
         over = page_limit_problem(assessment, result.letter, result.item.shown, made.pages)
         result.problems += [over] if over else []
     record = result.letter.approved if result.letter else None
     if final and made.html is not None and (record is None or html_fingerprint(made.html, assessment.wording_sha256) != record.sha256):
         # What the worker made must be what was approved: checked on the very HTML written.
         result.problems.append(Problem(result.item.shown, f"the letter made is not the letter approved; {AGAIN}"))
-    if made.html is not None and "html" in formats:
-        result.html = out_dir / "html" / f"{result.slug}.html"
-        _write(project, result.html, made.html)
-    if made.pdf is not None and not result.failed:
-        result.rendered = made.rendered
-        result.pdf, result.pages = out_dir / "pdf" / f"{result.slug}.pdf", made.pages
-        _write(project, result.pdf, made.pdf)
-    elif made.pdf is not None:
-        result.pages = made.pages
+    try:
+        if made.html is not None and "html" in formats:
+            html = output.out_dir / "html" / f"{result.slug}.html"
+            output.write(html, made.html)
+            result.html = html
+        if made.pdf is not None and not result.failed:
+            pdf = output.out_dir / "pdf" / f"{result.slug}.pdf"
+            output.write(pdf, made.pdf)
+            result.pdf, result.rendered = pdf, made.rendered
+    except NameTooLong as exc:
+        result.problems += exc.problems
 
 
-def _remove_what_no_letter_stands_for(batch: Batch, report: BuildReport) -> None:
-    """The PDF of a letter that failed (and its HTML, unless made now), and the files of a force no longer in the data."""
-    project, out_dir = batch.project, report.out_dir
+def _remove_what_no_letter_stands_for(batch: Batch, report: BuildReport, output: _Output) -> None:
+    """The PDF of a letter that failed (and its HTML, unless made now), and the files of a recipient no longer in the data."""
+    out_dir = report.out_dir
     stale = []
     for result in report.failed:
         stale.append(out_dir / "pdf" / f"{result.slug}.pdf")
@@ -192,8 +219,7 @@ def _remove_what_no_letter_stands_for(batch: Batch, report: BuildReport) -> None
     for kind in ("html", "pdf"):
         stale += [path for path in (out_dir / kind).glob(f"*.{kind}") if path.stem not in known]
     for path in stale:
-        with writing(project.shown(path)):
-            path.unlink(missing_ok=True)
+        output.remove(path)
 
 
 def _new_folder(parent: Path, prefix: str) -> Path:
@@ -219,11 +245,6 @@ def _swap_in(staging: Path, target: Path) -> None:
     os.rename(staging, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def _write(project: Project, path: Path, data: bytes | str) -> None:
-    with writing(project.shown(path)):
-        write_atomic(path, data)
 
 
 def render_index(templates: Templates, batch: Batch, report: BuildReport, only_built: bool = False) -> str:

@@ -22,7 +22,7 @@ def write_home(project: Project, out: Path | None = None) -> Path:
         if not (out_root / slug / "index.html").is_file():
             continue
         try:
-            doc = load_yaml(project.assessment_file(slug), project.shown(project.assessment_file(slug)))
+            doc = load_yaml(project.assessment_file(slug), project.shown(project.assessment_file(slug)), project.data_dir)
         except LetterError:
             continue  # its build has already said what is wrong with it
         assessment = read_assessment(slug, doc, [])

@@ -20,18 +20,32 @@ from typing import Any
 
 from hmicfrs_letters import __version__
 from hmicfrs_letters.build.report import BuildReport
+from hmicfrs_letters.core.errors import LetterError
 from hmicfrs_letters.core.files import TEMP_PREFIX, write_atomic
+from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.core.reading import read_project_file
 from hmicfrs_letters.core.validate import Batch
+from hmicfrs_letters.pdf import MAX_ASSET_BYTES
 
 MANIFEST = "manifest.json"
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
+# Files are hashed as the engine reads every file (core.reading): the largest input is a font,
+# the largest output a PDF of a few hundred pages.
+MAX_HASHED_BYTES = MAX_ASSET_BYTES
+
+
+def sha256_file(within: Path, path: Path, shown: str) -> str | None:
+    """A file's SHA-256, read as the engine reads every file, inside `within`; None when it cannot be
+    (an input that cannot be read failed its letter already, with the reason)."""
+    try:
+        return hashlib.sha256(read_project_file(within, path, shown, MAX_HASHED_BYTES)).hexdigest()
+    except LetterError:
+        return None
+
+
+def _folder_of(project: Project, path: Path) -> Path:
+    return project.data_dir if path.is_relative_to(project.data_dir) else project.templates_dir
 
 
 def _files(folder: Path) -> list[Path]:
@@ -77,8 +91,8 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
             "python": platform.python_version(),
         },
         "lock": lock_record(),
-        "inputs": {project.shown(p): sha256_file(p) for p in inputs},
-        "outputs": {p.relative_to(report.out_dir).as_posix(): sha256_file(p) for p in outputs},
+        "inputs": {project.shown(p): sha256_file(_folder_of(project, p), p, project.shown(p)) for p in inputs},
+        "outputs": {p.relative_to(report.out_dir).as_posix(): sha256_file(report.out_dir, p, project.shown(p)) for p in outputs},
         "letters": letters,
     }
 

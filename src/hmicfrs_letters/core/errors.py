@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from hmicfrs_letters.core.chars import visible
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -30,13 +32,15 @@ class Problem:
         return self.severity is Severity.ERROR
 
     def __str__(self) -> str:
-        place = self.path
+        # Paths and messages carry names and values from the data: invisible and control
+        # characters are shown escaped, never raw on a terminal or a page.
+        place = visible(self.path)
         if self.line is not None:
             place += f":{self.line}"
             if self.column is not None:
                 place += f":{self.column}"
         prefix = "warning: " if self.severity is Severity.WARNING else ""
-        return f"{place}: {prefix}{self.message}"
+        return f"{place}: {prefix}{visible(self.message)}"
 
 
 class LetterError(Exception):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
+import re
 import secrets
 import stat
 from collections.abc import Iterator
@@ -14,8 +16,19 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.load import MAX_FILE_BYTES
+from hmicfrs_letters.core.reading import read_project_file
 
 TEMP_PREFIX = ".tmp-"
+# How much of the target's name a temporary file's name keeps: with the writer's process id and
+# a random part added, the temporary name is never too long where the target's is not.
+_NAME_KEPT = 100
+_TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"(\d+)-")
+STOPPED = "the build stopped, earlier output is unchanged"
+
+
+class NameTooLong(LetterError):
+    """A write refused for its file's name alone (ENAMETOOLONG): it fails that file, not everything."""
 
 
 def write_atomic(path: Path, data: bytes | str) -> bool:
@@ -25,11 +38,8 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
     of 077 keeps them private); a file replaced keeps its mode, and its owner where allowed.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        if path.read_bytes() == payload:
-            return False
-    except OSError:
-        pass
+    if _holds(path, payload):
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = _create_temp(path)
     try:
@@ -44,9 +54,13 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
 
 
 def _create_temp(path: Path) -> tuple[int, Path]:
-    """A new empty file beside `path`, open for writing, created with mode 0666 less the umask (mkstemp would make it 0600)."""
+    """A new empty file beside `path`, open for writing, created with mode 0666 less the umask (mkstemp would make it 0600).
+
+    The writer's process id is in its name: another build's start removes only the temporary files
+    of writers that are gone.
+    """
     while True:
-        temp = path.with_name(f"{TEMP_PREFIX}{path.name}.{secrets.token_hex(4)}")
+        temp = path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.name[:_NAME_KEPT]}.{secrets.token_hex(4)}")
         try:
             return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temp
         except FileExistsError:
@@ -64,25 +78,64 @@ def _keep_mode_and_owner(path: Path, temp: Path) -> None:
         os.chown(temp, old.st_uid, old.st_gid)
 
 
+def _holds(path: Path, payload: bytes) -> bool:
+    """Whether the file already holds exactly this; never waits on a FIFO or reads a device left in its place."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
+    try:
+        info = os.fstat(fd)
+        return stat.S_ISREG(info.st_mode) and info.st_size == len(payload) and os.read(fd, len(payload) + 1) == payload
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 @contextmanager
-def writing(shown: str) -> Iterator[None]:
-    """A write that fails (its folder read-only or full) becomes one LetterError naming the file."""
+def writing(shown: str, then: str = STOPPED) -> Iterator[None]:
+    """A write that fails (its folder read-only or full) becomes one LetterError naming the file, and saying what happens `then`."""
     try:
         yield
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise LetterError(Problem(shown, f"cannot write: {reason}; the build stopped, earlier output is unchanged")) from None
+        if exc.errno == errno.ENAMETOOLONG:
+            raise NameTooLong(Problem(shown, f"cannot write: {reason}")) from None
+        raise LetterError(Problem(shown, f"cannot write: {reason}; {then}")) from None
 
 
 def remove_stale_temps(folder: Path) -> None:
-    """Remove temporary files an interrupted earlier build may have left behind."""
+    """Remove the temporary files that writers no longer running left behind (an interrupted build);
+    never those of a writer still at work, such as another build into the same folder."""
     if folder.is_dir():
         for temp in folder.rglob(TEMP_PREFIX + "*"):
-            temp.unlink(missing_ok=True)
+            writer = _TEMP_NAME.match(temp.name)
+            if writer is None or not _running(int(writer.group(1))):
+                temp.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
 
 
 # How long a command waits for another that holds a file (`letters approve` counting pages, say).
 LOCK_WAIT_SECONDS = 60.0
+
+
+def read_data_file(within: Path, path: Path, shown: str) -> bytes | None:
+    """A data file's bytes, read the one way in (core.reading: never a FIFO, a link out); None when there is no such file."""
+    if not os.path.lexists(path):
+        return None
+    return read_project_file(within, path, shown, MAX_FILE_BYTES)
 
 
 class HeldFile:
@@ -93,11 +146,12 @@ class HeldFile:
     is neither lost nor taken as checked, and the command refuses instead, naming the file.
     """
 
-    def __init__(self, path: Path, shown: str, locks: Path) -> None:
-        self.path, self.shown = path, shown
+    def __init__(self, path: Path, shown: str, locks: Path, within: Path) -> None:
+        self.path, self.shown, self.within = path, shown, within
         name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
         locks.mkdir(parents=True, exist_ok=True)
-        self._lock = FileLock(locks / f"{name}-{path.name}.lock", timeout=LOCK_WAIT_SECONDS)
+        # Named by the path's hash, with the start of its name to tell them apart: a name too long to write must not stop the lock.
+        self._lock = FileLock(locks / f"{name}-{path.name[:64]}.lock", timeout=LOCK_WAIT_SECONDS)
         self.data: bytes | None = None  # None: there is no such file
 
     def __enter__(self) -> HeldFile:
@@ -118,15 +172,12 @@ class HeldFile:
         self._lock.release()
 
     def _read(self) -> bytes | None:
-        try:
-            return self.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise LetterError(Problem(self.shown, f"cannot read file: {exc.strerror or exc}")) from None
+        return read_data_file(self.within, self.path, self.shown)
 
-    def write(self, data: bytes) -> None:
-        """Replace the file with `data` (atomically, keeping its mode), unless it changed since it was read."""
+    def write(self, data: bytes, then: str = "the file is as it was") -> None:
+        """Replace the file with `data` (atomically, keeping its mode), unless it changed since it was read;
+        a write that fails says what happens `then`."""
         if self._read() != self.data:
             raise LetterError(Problem(self.shown, "changed on disk while this command was checking it; nothing was written: run it again"))
-        write_atomic(self.path, data)
+        with writing(self.shown, then=then):
+            write_atomic(self.path, data)

@@ -9,7 +9,9 @@ from typing import Any, ClassVar
 
 import yaml
 
+from hmicfrs_letters.core.chars import CONTROL, UNEXTRACTABLE, describe, unextractable_message
 from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.reading import read_project_text
 from hmicfrs_letters.core.yamlerrors import explain
 
 try:  # the C parser is several times faster and gives the same marks
@@ -37,6 +39,9 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|Tr
 # of nodes once aliases are followed (a "billion laughs" document is tiny on disk).
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 50_000
+# The letters' data is at most four levels deep; libyaml itself stops at 1,000, deep enough to
+# exhaust Python's recursion limit in whatever walks the result.
+MAX_DEPTH = 20
 
 KeyPath = tuple[str | int, ...]
 
@@ -51,6 +56,8 @@ class Document:
     # Folded blocks (`>`) that hold a blank line or a list item, and the line of the first: YAML
     # folds them into the text around them, so their paragraphs and lists are lost.
     folded: dict[KeyPath, int] = field(default_factory=dict)
+    # Problems in its values that do not stop it being read: characters a PDF would lose.
+    problems: list[Problem] = field(default_factory=list)
 
     def line(self, *keys: str | int) -> int | None:
         """The line of the deepest of these keys that the file has (1-based)."""
@@ -66,16 +73,9 @@ class Document:
         return Problem(self.path, message, self.line(*keys), key=key, **kwargs)
 
 
-def load_yaml(path: Path, shown_as: str) -> Document:
-    """Read one YAML file; raise LetterError with a one-line, placed message if it is unusable."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise LetterError(Problem(shown_as, f"file is too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})"))
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise LetterError(Problem(shown_as, f"cannot read file: {exc.strerror or exc}")) from None
-    return load_bytes(raw, shown_as)
+def load_yaml(path: Path, shown_as: str, within: Path) -> Document:
+    """Read one YAML file, which must be inside `within` (see core.reading); LetterError with a one-line, placed message if it is unusable."""
+    return parse_yaml(read_project_text(within, path, shown_as, MAX_FILE_BYTES), shown_as)
 
 
 def load_bytes(raw: bytes, shown_as: str) -> Document:
@@ -100,11 +100,10 @@ def parse_yaml(text: str, shown_as: str) -> Document:
         node = loader.get_single_node()
         if node is None:
             return Document(shown_as, None, {(): 1})
-        lines: dict[KeyPath, int] = {(): node.start_mark.line + 1}
-        problems: list[Problem] = []
-        _walk(node, (), lines, problems, shown_as, [0])
-        if problems:
-            raise LetterError(problems)
+        walk = _Walk(text, shown_as)
+        walk.node(node, (), 1)
+        if walk.errors:
+            raise LetterError(walk.errors)
         folded: dict[KeyPath, int] = {}
         _find_folded_breaks(node, (), text.splitlines(), folded)
         data = loader.construct_document(node)
@@ -117,26 +116,75 @@ def parse_yaml(text: str, shown_as: str) -> Document:
         raise LetterError(Problem(shown_as, f"invalid YAML: {exc}")) from None
     finally:
         loader.dispose()
-    return Document(shown_as, data, lines, folded)
+    return Document(shown_as, data, walk.lines, folded, walk.notes)
 
 
-def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], problems: list[Problem], shown_as: str, count: list[int]) -> None:
-    count[0] += 1
-    if count[0] > MAX_NODES:
-        raise LetterError(Problem(shown_as, f"document is too large once its aliases are expanded (over {MAX_NODES:,} values)"))
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.start_mark)
-            sub = (*path, key)
-            if sub in lines:
-                problems.append(Problem(shown_as, f"duplicate key '{key}'", key_node.start_mark.line + 1))
-            lines[sub] = key_node.start_mark.line + 1
-            _walk(value_node, sub, lines, problems, shown_as, count)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            sub = (*path, index)
-            lines[sub] = item.start_mark.line + 1
-            _walk(item, sub, lines, problems, shown_as, count)
+# YAML's line breaks, as its parser counts lines.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+class _Walk:
+    """One pass over the parsed nodes, before anything is built from them: the line of every key,
+    and what is wrong with the document as a whole (its size once aliases are expanded, its
+    depth, duplicate keys, keys that are not text, control characters) or with its characters."""
+
+    def __init__(self, text: str, shown_as: str) -> None:
+        self.text, self.shown_as = text, shown_as
+        self.lines: dict[KeyPath, int] = {}
+        self.errors: list[Problem] = []  # the document cannot be used
+        self.notes: list[Problem] = []  # it can, but its letter's PDF would fail (Document.problems)
+        self.count = 0
+        self._text_lines: list[str] | None = None
+
+    def node(self, node: yaml.Node, path: KeyPath, depth: int) -> None:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise LetterError(Problem(self.shown_as, f"document is too large once its aliases are expanded (over {MAX_NODES:,} values)"))
+        if depth > MAX_DEPTH:  # building it, or walking it, would take one Python frame a level
+            raise LetterError(
+                Problem(
+                    self.shown_as, f"values are nested more than {MAX_DEPTH} levels deep; a letter's data is a few levels deep", _line(node)
+                )
+            )
+        self.lines.setdefault(path, _line(node))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.errors.append(Problem(self.shown_as, "a key must be a name, not a list or a mapping", _line(key_node)))
+                    continue
+                self.scalar(key_node, value=False)
+                sub = (*path, key_node.value)
+                if sub in self.lines:
+                    self.errors.append(Problem(self.shown_as, f"duplicate key '{key_node.value}'", _line(key_node)))
+                self.lines[sub] = _line(key_node)
+                self.node(value_node, sub, depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self.node(item, (*path, index), depth + 1)
+        else:
+            self.scalar(node, value=True)
+
+    def scalar(self, node: yaml.Node, value: bool) -> None:
+        found = CONTROL.search(node.value)
+        if found:
+            char = found.group()
+            where = "a value" if value else "a key"
+            message = f"control character {describe(char)} in {where}; text may hold tabs and line breaks, no other control characters"
+            self.errors.append(Problem(self.shown_as, message, self._line_of(node, char)))
+        if value:
+            for char in dict.fromkeys(UNEXTRACTABLE.findall(node.value)):
+                self.notes.append(Problem(self.shown_as, unextractable_message(char), self._line_of(node, char)))
+
+    def _line_of(self, node: yaml.Node, char: str) -> int:
+        """The line where a character of this node is written; its first line when it is written as an escape (\\u200b)."""
+        if self._text_lines is None:
+            self._text_lines = _LINE_BREAK.split(self.text)
+        last = min(node.end_mark.line, len(self._text_lines) - 1)
+        return next((n + 1 for n in range(node.start_mark.line, last + 1) if char in self._text_lines[n]), _line(node))
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
 
 
 _LIST_ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)])\s")

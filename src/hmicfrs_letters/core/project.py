@@ -18,7 +18,10 @@ class Project:
 
     @classmethod
     def at(cls, folder: Path) -> Project:
-        root = folder.resolve()
+        try:
+            root = folder.resolve()
+        except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError for a symbolic link loop
+            raise LetterError(Problem(str(folder), "not a letters project: the folder is a symbolic link in a loop")) from None
         missing = [name for name in ("data", "templates") if not (root / name).is_dir()]
         if missing:
             raise LetterError(
@@ -100,7 +103,7 @@ class Project:
     def _unknown(self, slug: str, known: list[str]) -> Problem:
         return Problem(
             self.shown(self.data_dir / "assessments"),
-            f"no assessment '{slug}'{did_you_mean(slug, known)}; known: {', '.join(known) or 'none'}",
+            f"no assessment {slug!a}{did_you_mean(slug, known)}; known: {', '.join(known) or 'none'}",
         )
 
     def resolve_assessment(self, slug: str | None) -> str:

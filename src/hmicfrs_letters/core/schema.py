@@ -56,9 +56,13 @@ class Fields:
         return self.value.get(name) is not None
 
     def _get(self, name: str, required: bool) -> Any:
-        if name not in self.value or self.value[name] is None:
+        if name not in self.value:
             if required:
                 self.problems.append(self.doc.problem(f"missing required key '{name}'", *self.at))
+            return None
+        if self.value[name] is None:  # `key:` with nothing after it: there, but empty
+            if required:
+                self.problems.append(self.doc.problem(f"'{name}' is empty", *self.at, name))
             return None
         return self.value[name]
 
@@ -68,6 +72,8 @@ class Fields:
         self.problems.append(self.doc.problem(f"'{name}' should be {expected}, not {_kind(got)}", *self.at, name))
 
     def text(self, name: str, required: bool = True, blank_ok: bool = False) -> str:
+        if blank_ok and self.value.get(name, "") is None:
+            return ""  # `findings:` with nothing after it is findings not yet written, as ""
         value = self._get(name, required)
         if value is None:
             return ""
@@ -186,7 +192,7 @@ def read_recipients(name: str, doc: Document, problems: list[Problem]) -> Recipi
             else:
                 entry.wrong(key, "text or a list of lines of text")
         if slug and not SLUG.fullmatch(slug):
-            problems.append(doc.problem(f"slug '{slug}' may hold only lower-case letters, digits and single hyphens", *at, "slug"))
+            problems.append(doc.problem(f"slug {slug!a} may hold only lower-case letters, digits and single hyphens", *at, "slug"))
         elif slug in recipients:
             problems.append(doc.problem(f"'{slug}' is listed twice", *at, "slug"))
         elif slug:

@@ -3,18 +3,42 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.loaders import split_template_path
 
 from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.reading import read_project_text
+
+# A template is code someone wrote by hand: a megabyte is far past any letter's.
+MAX_TEMPLATE_BYTES = 1_000_000
 
 
 def long_date(value: Any) -> Any:
     """2 October 2017: the date as British letters write it (a field's placeholder as it is)."""
     return f"{value.day} {value:%B %Y}" if isinstance(value, dt.date) else value
+
+
+class _Loader(jinja2.FileSystemLoader):
+    """Reads each template as core.reading reads every file: a regular file in the folder once
+    links are resolved, within the size limit, as UTF-8; anything else is a placed LetterError."""
+
+    def __init__(self, folder: Path, shown: str) -> None:
+        super().__init__(folder)
+        self.folder, self.shown = folder, shown
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        pieces = split_template_path(template)  # TemplateNotFound for a name that climbs out with ".."
+        path = self.folder.joinpath(*pieces)
+        if not os.path.lexists(path):
+            raise jinja2.TemplateNotFound(template)
+        text = read_project_text(self.folder, path, f"{self.shown}/{'/'.join(pieces)}", MAX_TEMPLATE_BYTES, self.shown)
+        return text, os.path.normpath(path), lambda: True  # auto_reload is off: a new Templates sees changes
 
 
 class Templates:
@@ -27,7 +51,7 @@ class Templates:
     def __init__(self, folder: Path, shown: str = "templates") -> None:
         self.folder, self.shown = folder, shown
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(folder),
+            loader=_Loader(folder, shown),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -62,6 +86,8 @@ class Templates:
 
     def problem(self, exc: Exception) -> Problem:
         """`templates/…:line: message` for an error raised while compiling or rendering a template."""
+        if isinstance(exc, LetterError):  # the loader's: a template file that cannot be read
+            return exc.problems[0]
         if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
             return Problem(self._shown(exc.filename), exc.message or str(exc), exc.lineno)
         if isinstance(exc, jinja2.TemplateNotFound):

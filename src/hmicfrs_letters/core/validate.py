@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hmicfrs_letters.core import findings
+from hmicfrs_letters.core.chars import UNEXTRACTABLE, unextractable_message
 from hmicfrs_letters.core.errors import LetterError, Problem, Severity
 from hmicfrs_letters.core.load import Document, load_bytes, load_yaml
 from hmicfrs_letters.core.models import INVALID, MAX_FIELD_CHARS, PENDING, SLUG, Assessment, Letter, Recipient, RecipientList, did_you_mean
@@ -60,7 +61,7 @@ class Batch:
         if unknown:
             folder = self.project.shown(self.project.letters_dir(self.assessment.slug))
             noun = self.recipients.singular
-            raise LetterError([Problem(folder, f"no letter for {noun} '{s}'{did_you_mean(s, by_slug)}") for s in unknown])
+            raise LetterError([Problem(folder, f"no letter for {noun} {s!a}{did_you_mean(s, by_slug)}") for s in unknown])
         return [by_slug[s] for s in dict.fromkeys(slugs)]
 
 
@@ -81,6 +82,8 @@ def load_batch(project: Project, assessment: str | None = None) -> Batch:
             )
         )
     assessment_doc = _load(project, project.assessment_file(slug), problems)
+    if assessment_doc:
+        problems += assessment_doc.problems
     record = read_assessment(slug, assessment_doc, problems) if assessment_doc else None
     recipients = _recipients(project, record, assessment_doc, problems) if record else None
     if record is None or recipients is None or any(p.is_error for p in problems):
@@ -113,12 +116,14 @@ def _recipients(project: Project, assessment: Assessment, doc: Document, problem
         return None
     path = project.recipients_file(assessment.recipients)
     list_doc = _load(project, path, problems)
+    if list_doc:
+        problems += list_doc.problems
     return read_recipients(assessment.recipients, list_doc, problems) if list_doc else None
 
 
 def _load(project: Project, path: Path, problems: list[Problem]) -> Document | None:
     try:
-        return load_yaml(path, project.shown(path))
+        return load_yaml(path, project.shown(path), project.data_dir)
     except LetterError as exc:
         problems.extend(exc.problems)
         return None
@@ -137,15 +142,17 @@ def _read_letter(
     item = LetterInput(slug, path, project.shown(path), None, recipient=recipients.recipients.get(slug))
     if not SLUG.fullmatch(slug):
         item.problems.append(
-            Problem(item.shown, f"a letter file is named after its {recipients.singular}'s slug, in lower-case letters, digits and hyphens")
+            # Its name shown escaped: a look-alike or invisible character must not read as a good slug.
+            Problem(
+                item.shown,
+                f"{slug!a} is not a slug: a letter file is named after its {recipients.singular}'s slug, "
+                "in lower-case letters, digits and hyphens",
+            )
         )
         return item
     if slug not in recipients.recipients:
         where = project.shown(project.recipients_file(recipients.name))
         item.problems.append(Problem(item.shown, f"'{slug}' is not in {where}{did_you_mean(slug, recipients.recipients)}"))
-        return item
-    if not path.resolve().is_relative_to(project.data_dir.resolve()):
-        item.problems.append(Problem(item.shown, "links to a file outside data/; letter files must live in the project"))
         return item
     if raw is None:
         doc = _load(project, path, item.problems)
@@ -162,6 +169,8 @@ def _read_letter(
     if not item.errors:
         item.letter = letter
         item.problems.extend(check_letter(letter, assessment, doc))
+    # After the letter is kept: it renders (the preview shows it), but will not build.
+    item.problems.extend(doc.problems)
     return item
 
 
@@ -204,12 +213,23 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
         if spec.type != "markdown" or letter.value(spec.name) is None:
             continue
         converted = findings.convert(letter.text(spec.name))
+        if converted.too_deep:
+            problems.append(
+                doc.problem(
+                    f"'{spec.name}' nests quotes or lists more than {findings.MAX_NESTING} levels deep; make them flatter", spec.name
+                )
+            )
         if converted.has_image:
             problems.append(doc.problem(f"'{spec.name}' may not contain images", spec.name))
         if converted.has_top_heading:
             problems.append(
                 doc.problem(f"'{spec.name}' has a '#' heading: the subject is the letter's only one; use '##' to '####'", spec.name)
             )
+        if converted.has_control:
+            problems.append(doc.problem(f"'{spec.name}' writes a control character as a character reference (&#…;); remove it", spec.name))
+        for char in dict.fromkeys(UNEXTRACTABLE.findall(findings.shown_text(converted))):
+            if char not in letter.text(spec.name):  # written as a character reference (&#xFB01;): loading the YAML could not see it
+                problems.append(doc.problem(unextractable_message(char), spec.name))
         if converted.has_raw_html:
             problems.append(
                 doc.problem(

@@ -12,3 +12,6 @@ LETTER_TIME_LIMIT = 60.0
 # A worker process is replaced after this many documents, so that any memory WeasyPrint keeps
 # between documents is handed back (GOV.UK Notify's renderer does the same).
 TASKS_PER_WORKER = 500
+# Stylesheets and fonts under templates/assets/: a font is a few hundred kilobytes; far more is not one of ours.
+MAX_ASSET_BYTES = 20_000_000
+ASSETS_SHOWN = "templates/assets"

@@ -15,18 +15,28 @@ import struct
 from pathlib import Path
 
 from hmicfrs_letters import __version__
+from hmicfrs_letters.core.errors import LetterError
 from hmicfrs_letters.core.files import write_atomic
+from hmicfrs_letters.core.reading import read_project_file
+from hmicfrs_letters.pdf import ASSETS_SHOWN, MAX_ASSET_BYTES
 
 _MAGIC = b"HMICFRS-PDF-2\n"
 _HEADER = struct.Struct(">32sI")  # checksum of key, pages and PDF; page count
+# A letter's PDF is tens of kilobytes, one of hundreds of pages a few hundred.
+MAX_ENTRY_BYTES = 100_000_000
 
 
 def environment_digest(assets_dir: Path) -> str:
     """What every letter's PDF depends on beyond its HTML: assets and versions."""
     digest = hashlib.sha256(f"{__version__}\0".encode() + _weasyprint_version())
     for path in sorted(p for p in assets_dir.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(assets_dir).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        name = path.relative_to(assets_dir).as_posix()
+        try:
+            content = read_project_file(assets_dir, path, f"{ASSETS_SHOWN}/{name}", MAX_ASSET_BYTES, ASSETS_SHOWN)
+        except LetterError as exc:  # refused when fetched too (a link out of the folder, say): its reason stands for it
+            content = str(exc).encode()
+        digest.update(name.encode() + b"\0")
+        digest.update(hashlib.sha256(content).digest())
     return digest.hexdigest()
 
 
@@ -44,9 +54,10 @@ class PdfCache:
 
     def get(self, key: str) -> tuple[bytes, int] | None:
         """The PDF and its page count, or None when absent or damaged."""
-        try:
-            raw = self.path(key).read_bytes()
-        except OSError:
+        path = self.path(key)
+        try:  # as the engine reads every file: a FIFO or a link left in the cache is no entry, not a hang
+            raw = read_project_file(self.folder, path, str(path), MAX_ENTRY_BYTES)
+        except LetterError:
             return None
         head = len(_MAGIC) + _HEADER.size
         if len(raw) < head or not raw.startswith(_MAGIC):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes.util
 import mimetypes
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -12,6 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
+
+from hmicfrs_letters.core.errors import LetterError
+from hmicfrs_letters.core.reading import read_project_file
+from hmicfrs_letters.pdf import ASSETS_SHOWN, MAX_ASSET_BYTES
 
 
 @contextmanager
@@ -72,7 +77,12 @@ class AssetFetcher(URLFetcher):
             self.refused.append(url)
             raise ValueError(f"refused: only the project's own assets may be loaded, not {url[:200]}")
         if path not in self._cache:
-            self._cache[path] = path.read_bytes()
+            shown = f"{ASSETS_SHOWN}/{os.path.relpath(path, self.root)}"
+            try:  # as every file the engine reads: a regular file inside the folder once links are followed
+                self._cache[path] = read_project_file(self.root, path, shown, MAX_ASSET_BYTES, ASSETS_SHOWN)
+            except LetterError as exc:
+                self.refused.append(url)
+                raise ValueError(f"refused: {exc.problems[0]}") from None
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return URLFetcherResponse(url, self._cache[path], {"Content-Type": content_type})
 
@@ -82,8 +92,7 @@ class AssetFetcher(URLFetcher):
         parts = urlsplit(url)
         if parts.query or parts.netloc:
             return None
-        path = Path(url2pathname(parts.path)).resolve()
-        return path if path.is_relative_to(self.root) and path.is_file() else None
+        return Path(os.path.normpath(url2pathname(parts.path)))
 
 
 @dataclass(frozen=True)
@@ -102,11 +111,12 @@ class PdfRenderer:
     def __init__(self, assets_dir: Path) -> None:
         self.fetcher = AssetFetcher(assets_dir)
         self.font_config = FontConfiguration()
-        self.stylesheet = self._css(assets_dir / "pdf.css")
-        self.single_page = self._css(assets_dir / "pdf-single-page.css")
+        self.stylesheet = self._css("pdf.css")
+        self.single_page = self._css("pdf-single-page.css")
 
-    def _css(self, path: Path) -> CSS:
-        return CSS(filename=str(path), base_url=self.fetcher.base_url, url_fetcher=self.fetcher, font_config=self.font_config)
+    def _css(self, name: str) -> CSS:
+        # Through the fetcher, as every asset: WeasyPrint would open a file name itself.
+        return CSS(url=self.fetcher.base_url + name, url_fetcher=self.fetcher, font_config=self.font_config)
 
     def render(self, html: str) -> RenderedPdf:
         document = self._layout(html, [self.stylesheet])

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import pypdfium2
 
+from hmicfrs_letters.core import chars
 from hmicfrs_letters.core.text import fold, letter_passages, missing_in_order
 
 
@@ -74,13 +75,33 @@ def missing_passages(html: str, pdf: bytes) -> list[str]:
     return missing_in_order(expected, _comparable(pdf_text(pdf)))
 
 
-def describe(missing: Sequence[str], css: str = "") -> str:
-    """The text check's failure in words, with the stylesheet rules that change the text, if any (the likely cause)."""
+def describe(missing: Sequence[str], css: str = "", text: str | None = None) -> str:
+    """The text check's failure in words. With the stylesheet, it names the rules that change the text
+    (the likely cause); with the PDF's text, the character of the first passage that the text lacks."""
     first = missing[0] if len(missing[0]) <= 90 else missing[0][:90] + "…"
     count = "1 passage" if len(missing) == 1 else f"{len(missing)} passages"
+    message = f"the PDF's text lacks {count} of the letter, first: '{first}'"
     causes = text_changing_rules(css)
-    cause = f"; the stylesheet changes the words the PDF holds: {', '.join(causes)}" if causes else ""
-    return f"the PDF's text lacks {count} of the letter, first: '{first}'{cause}"
+    if causes:
+        message += f"; the stylesheet changes the words the PDF holds: {', '.join(causes)}"
+    # Name the character where the passage stops matching when it is not plain ASCII: the one the
+    # text extraction dropped, changed or put a space before, rarely visible in the passage itself.
+    where = _divergence(missing[0], text) if text is not None else None
+    if where is not None and not missing[0][where].isascii():
+        message += f"; the PDF's text differs from it at {chars.describe(missing[0][where])}"
+    return message
+
+
+def _divergence(passage: str, text: str) -> int | None:
+    """The index of the first character of the passage that no match of its beginning in the text reaches."""
+    low, high = 0, len(passage)  # passage[:low] is in the text; passage[:high + 1] is not
+    while low < high:
+        middle = (low + high + 1) // 2
+        if passage[:middle] in text:
+            low = middle
+        else:
+            high = middle - 1
+    return low if low < len(passage) else None
 
 
 # CSS that makes a PDF's text differ from its HTML's: letters cased afresh, words hyphenated.
@@ -102,6 +123,8 @@ def text_changing_rules(css: str) -> list[str]:
 def check_rendered(html: str, pdf: bytes, css: str = "") -> None:
     """Raise PdfTextMismatch unless the PDF holds the letter's text (run where the PDF is rendered).
     `css`: the stylesheet the PDF was laid out with besides the HTML's own, for naming a cause."""
-    missing = missing_passages(html, pdf)
+    expected = [_comparable(p.text) for p in letter_passages(html)]
+    text = _comparable(pdf_text(pdf))
+    missing = missing_in_order(expected, text)
     if missing:
-        raise PdfTextMismatch(describe(missing, html + "\n<style>" + css + "</style>"))
+        raise PdfTextMismatch(describe(missing, html + "\n<style>" + css + "</style>", text))

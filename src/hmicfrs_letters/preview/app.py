@@ -38,6 +38,8 @@ RELOAD_JS = Path(__file__).parent / "pages" / "reload.js"
 # Changes are grouped while files keep changing for STEP_MS (an editor's save is several
 # events within a few milliseconds), and for at most DEBOUNCE_MS.
 STEP_MS, DEBOUNCE_MS = 30, 250
+# How often the watched folders are checked for having been removed or replaced.
+RECHECK_MS = 500
 KEEPALIVE_SECONDS = 15.0
 
 # Drafts are confidential: pages are never cached, never framed by another site, never run a
@@ -79,16 +81,54 @@ class Broadcast:
 
 
 async def watch(preview: Preview, broadcast: Broadcast, stop: asyncio.Event) -> None:
-    """Reload on every change under data/ and templates/, and tell the pages, until `stop` is set."""
+    """Reload on every change under data/ and templates/, and tell the pages, until `stop` is set.
+
+    A watch follows the folder it was set on: data/ deleted and put back (a checkout, a restore)
+    is another folder, which it would never see. So the folders' identities are checked every
+    RECHECK_MS, and on each change; when one has gone or been replaced, everything is reloaded
+    and the watch set again, once both folders are there.
+    """
     project = preview.project
-    async for changes in watchfiles.awatch(project.data_dir, project.templates_dir, step=STEP_MS, debounce=DEBOUNCE_MS, stop_event=stop):
-        try:
-            change = await run_in_threadpool(preview.reload, [Path(path) for _, path in changes])
-        except Exception:  # a bug met while reloading must not end live reload for every page: log it, go on
-            logging.getLogger("uvicorn.error").exception("reloading after a change failed")
+    roots = (project.data_dir, project.templates_dir)
+    everything = (*roots, project.templates_dir / "assets")
+    while not stop.is_set():
+        watched = _identity(roots)
+        if watched is None:  # a folder is missing (the pages say so): wait for it to come back
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RECHECK_MS / 1000)
+            if _identity(roots) is not None:
+                await _reload(preview, broadcast, everything)
             continue
-        if change is not None:
-            broadcast.publish(change.event())
+        try:
+            async for changes in watchfiles.awatch(
+                *roots, step=STEP_MS, debounce=DEBOUNCE_MS, stop_event=stop, rust_timeout=RECHECK_MS, yield_on_timeout=True
+            ):
+                if changes:
+                    await _reload(preview, broadcast, [Path(path) for _, path in changes])
+                if _identity(roots) != watched:
+                    await _reload(preview, broadcast, everything)
+                    break
+        except (OSError, RuntimeError):  # the watcher lost a folder as it was being set up: set it again, shortly
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RECHECK_MS / 1000)
+
+
+def _identity(roots: Sequence[Path]) -> tuple[tuple[int, int], ...] | None:
+    """Which folders these are (device and inode), or None when one is missing."""
+    try:
+        return tuple((info.st_dev, info.st_ino) for info in (root.stat() for root in roots))
+    except OSError:
+        return None
+
+
+async def _reload(preview: Preview, broadcast: Broadcast, paths: Sequence[Path]) -> None:
+    try:
+        change = await run_in_threadpool(preview.reload, list(paths))
+    except Exception:  # a bug met while reloading must not end live reload for every page: log it, go on
+        logging.getLogger("uvicorn.error").exception("reloading after a change failed")
+        return
+    if change is not None:
+        broadcast.publish(change.event())
 
 
 def create_app(preview: Preview, allowed_hosts: Sequence[str] = ("*",), watching: bool = True, open_url: str | None = None) -> Starlette:

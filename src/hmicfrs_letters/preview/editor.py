@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import yaml
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.files import read_data_file
+from hmicfrs_letters.core.load import parse_yaml
 from hmicfrs_letters.core.models import PENDING, Assessment, Category
 from hmicfrs_letters.preview import forms
 from hmicfrs_letters.preview.compare import tracked_changes
@@ -56,7 +57,10 @@ def editor_routes(preview: Preview, publish: Callable[[Change], None], page: Pag
         """The letter page: the form filled from the file (or from what was posted), the checklist, the letter."""
         series = preview.get(view.assessment)
         batch = series.loaded()
-        file = letter_file(batch, view.slug)
+        try:
+            file = letter_file(batch, view.slug)
+        except LetterError as exc:  # a FIFO or a link out of data/ in its place: nothing to fill a form from
+            return problems_page(exc.problems, 500)
         raw = _mapping(file.text)
         readiness = preview.readiness(view) if view.html is not None else None
         problems = list(extra.pop("problems", view.problems))
@@ -177,9 +181,16 @@ def editor_routes(preview: Preview, publish: Callable[[Change], None], page: Pag
         if isinstance(view, Response):
             return view
         batch = preview.get(view.assessment).loaded()
-        current = _mapping(letter_file(batch, view.slug).text)
+        try:
+            current = _mapping(letter_file(batch, view.slug).text)
+        except LetterError as exc:
+            return problems_page(exc.problems, 500)
         copy = preview.project.approved_copy(view.assessment, view.slug)
-        approved = _mapping(copy.read_text(encoding="utf-8")) if copy.is_file() else None
+        try:
+            kept = read_data_file(preview.project.data_dir, copy, preview.project.shown(copy))
+        except LetterError:  # a copy that cannot be read is no approved version to compare with
+            kept = None
+        approved = _mapping(kept.decode("utf-8", errors="replace")) if kept is not None else None
         sections = []
         for spec in batch.assessment.fields:
             if spec.type != "markdown":
@@ -227,8 +238,8 @@ def _url(view: LetterView) -> str:
 def _mapping(text: str) -> dict[str, Any]:
     """A letter file's keys as YAML reads them, for filling the form; {} when it cannot be read."""
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError:
+        data = parse_yaml(text, "").data if text.strip() else {}
+    except LetterError:
         return {}
     return data if isinstance(data, dict) else {}
 

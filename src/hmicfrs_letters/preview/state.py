@@ -25,7 +25,7 @@ from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.render import render_letter
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import Batch, LetterInput, load_batch
-from hmicfrs_letters.pdf.service import Job, PdfService
+from hmicfrs_letters.pdf.service import LETTER_TIME_LIMIT, Job, PdfService
 from hmicfrs_letters.pdf.verify import page_starts
 from hmicfrs_letters.pool import default_jobs
 from hmicfrs_letters.workflow.approve import approval_reasons
@@ -180,9 +180,10 @@ class Preview:
     Thread-safe: pages are rendered in Starlette's thread pool while the watcher reloads.
     """
 
-    def __init__(self, project: Project, assessments: Sequence[str] | None = ()) -> None:
+    def __init__(self, project: Project, assessments: Sequence[str] | None = (), timeout: float = LETTER_TIME_LIMIT) -> None:
         self.project = project
         self.named = tuple(assessments or ())
+        self.timeout = timeout  # for each PDF, as for each letter of a build
         self.version = 0
         self.renders: Counter[str] = Counter()  # HTML renders by letter
         self.pdf_renders = 0
@@ -223,8 +224,8 @@ class Preview:
                 if not self.named:  # an assessment added or removed while serving
                     try:
                         slugs = self.project.select_assessments()
-                    except LetterError:
-                        slugs = []
+                    except LetterError:  # data/ gone (being restored, say): each keeps its place, and its pages say why
+                        slugs = list(self.series)
                     if slugs != list(self.series):
                         self.series = {slug: self.series.get(slug) or Series(self, slug) for slug in slugs}
                         every = index = True
@@ -289,7 +290,7 @@ class Preview:
 
     def _service(self) -> PdfService:
         if self._pdfs is None:
-            self._pdfs = PdfService(self.project, self.project.output_dir / ".cache" / "pdf", jobs=1)
+            self._pdfs = PdfService(self.project, self.project.output_dir / ".cache" / "pdf", jobs=1, timeout=self.timeout)
         return self._pdfs
 
     def pdf(self, view: LetterView) -> bytes:

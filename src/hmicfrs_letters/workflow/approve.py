@@ -110,7 +110,7 @@ def approve(
     with ExitStack() as stack:
         # Taken in one order by every command, so that two approvals of the same letters cannot deadlock.
         held = {
-            item.slug: stack.enter_context(HeldFile(item.source, item.shown, project.locks_dir))
+            item.slug: stack.enter_context(HeldFile(item.source, item.shown, project.locks_dir, project.data_dir))
             for item in sorted(items, key=lambda item: str(item.source))
         }
         # What is checked is what these bytes say, not what was on disk when the command started.

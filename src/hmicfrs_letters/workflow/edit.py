@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 
 from hmicfrs_letters.core.errors import LetterError, Problem
-from hmicfrs_letters.core.files import HeldFile
+from hmicfrs_letters.core.files import HeldFile, read_data_file
 from hmicfrs_letters.core.models import APPROVED, DRAFT
 from hmicfrs_letters.core.validate import Batch, LetterInput, read_letter_bytes
-from hmicfrs_letters.workflow.yamledit import dump, literal
+from hmicfrs_letters.workflow.yamledit import dump, literal, round_trip
 
 # The keys a page may set, besides the fields its series declares; never `approved` (approving
 # is `letters approve`'s alone) and never a key of another file.
@@ -79,13 +76,8 @@ class Saved:
 def letter_file(batch: Batch, slug: str) -> LetterFile:
     """The file of one of the assessment's letters (a recipient of its list); LetterError for any other slug."""
     path = _path(batch, slug)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        data = None
-    except OSError as exc:
-        raise LetterError(Problem(batch.project.shown(path), f"cannot read file: {exc.strerror or exc}")) from None
-    return LetterFile(path, batch.project.shown(path), data)
+    shown = batch.project.shown(path)
+    return LetterFile(path, shown, read_data_file(batch.project.data_dir, path, shown))
 
 
 def _path(batch: Batch, slug: str) -> Path:
@@ -103,11 +95,11 @@ def edited(batch: Batch, data: bytes | None, values: Mapping[str, Any]) -> bytes
     """
     types = {spec.name: spec.type for spec in batch.assessment.fields}
     allowed = set(EDITABLE) | set(types)
-    yaml = _yaml()
+    shown = batch.project.shown(batch.project.letters_dir(batch.assessment.slug))
     try:
-        loaded = yaml.load(data.decode("utf-8")) if data else None
-    except (UnicodeDecodeError, YAMLError) as exc:
-        raise LetterError(Problem(batch.project.shown(batch.project.letters_dir(batch.assessment.slug)), f"cannot edit: {exc}")) from None
+        loaded = round_trip(data.decode("utf-8"), shown) if data else None
+    except UnicodeDecodeError as exc:
+        raise LetterError(Problem(shown, f"cannot edit: {exc}")) from None
     document = loaded if isinstance(loaded, CommentedMap) else CommentedMap(status=DRAFT)
     for key, value in values.items():
         if key not in allowed:
@@ -120,9 +112,7 @@ def edited(batch: Batch, data: bytes | None, values: Mapping[str, Any]) -> bytes
             document[key] = scalar
         else:
             document.insert(_position(document, key), key, scalar)
-    stream = io.StringIO()
-    yaml.dump(document, stream)
-    return stream.getvalue().encode("utf-8")
+    return dump(document).encode("utf-8")
 
 
 def _scalar(value: Any, kind: str | None) -> Any:
@@ -150,14 +140,6 @@ def _position(document: CommentedMap, key: str) -> int:
     return len(keys)
 
 
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
-
-
 def try_edit(batch: Batch, slug: str, values: Mapping[str, Any], data: bytes | None) -> LetterInput:
     """The letter as these values would make it, validated as `letters check` does; nothing is written."""
     return read_letter_bytes(batch, slug, edited(batch, data, values))
@@ -172,7 +154,7 @@ def save(batch: Batch, slug: str, values: Mapping[str, Any], seen: str) -> Saved
     """
     path = _path(batch, slug)
     shown = batch.project.shown(path)
-    with HeldFile(path, shown, batch.project.locks_dir) as held:
+    with HeldFile(path, shown, batch.project.locks_dir, batch.project.data_dir) as held:
         now = LetterFile(path, shown, held.data)
         if now.version != seen:
             raise Conflict(now, edited(batch, held.data, values))
@@ -189,11 +171,10 @@ def set_draft(batch: Batch, slug: str, seen: str) -> Saved:
     """Set an approved letter back to draft (its approval record stays, naming the last approval)."""
     path = _path(batch, slug)
     shown = batch.project.shown(path)
-    with HeldFile(path, shown, batch.project.locks_dir) as held:
+    with HeldFile(path, shown, batch.project.locks_dir, batch.project.data_dir) as held:
         if version(held.data) != seen:
             raise Conflict(LetterFile(path, shown, held.data), held.data or b"")
-        yaml = _yaml()
-        document = yaml.load(held.data.decode("utf-8")) if held.data else None
+        document = round_trip(held.data.decode("utf-8"), shown) if held.data else None
         if not isinstance(document, CommentedMap) or document.get("status") != APPROVED:
             raise LetterError(Problem(shown, "is not approved: nothing to set back"))
         document["status"] = DRAFT

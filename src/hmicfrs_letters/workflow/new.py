@@ -31,7 +31,7 @@ def new_letter(batch: Batch, slug: str, outcome: str | None = None, restart: boo
     folder = project.letters_dir(assessment.slug)
     if slug not in recipients.recipients:
         where = project.shown(project.recipients_file(recipients.name))
-        raise LetterError(Problem(where, f"no {recipients.singular} '{slug}'{did_you_mean(slug, recipients.recipients)}"))
+        raise LetterError(Problem(where, f"no {recipients.singular} {slug!a}{did_you_mean(slug, recipients.recipients)}"))
     category = None
     if outcome is not None and not assessment.graded:
         raise LetterError(Problem(project.shown(project.assessment_file(assessment.slug)), "this series has no outcomes (no 'categories')"))
@@ -65,10 +65,10 @@ def new_letter(batch: Batch, slug: str, outcome: str | None = None, restart: boo
         start = f"{recipient.name}. Started by `letters new`: {todo},\nthen run `letters approve {slug}`."
     markdown = any(spec.type == "markdown" for spec in assessment.fields)
     data.yaml_set_start_comment(f"{start}\n{MARKDOWN_HELP}" if markdown else start)
-    with HeldFile(path, project.shown(path), project.locks_dir) as held:
+    with HeldFile(path, project.shown(path), project.locks_dir, project.data_dir) as held:
         if held.data is not None and not restart:
             _refuse_if_started(batch, slug, held.data)
-        held.write(dump(data).encode("utf-8"))
+        held.write(dump(data).encode("utf-8"), then="the letter was not started")
     return path
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.reading import read_project_file
 from hmicfrs_letters.core.render import render_letter
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import Batch
+from hmicfrs_letters.pdf.cache import MAX_ENTRY_BYTES
 from hmicfrs_letters.pdf.verify import describe, missing_passages
 
 
@@ -42,10 +45,11 @@ def verify_output(batch: Batch, slugs: Sequence[str] = (), out: Path | None = No
         except LetterError as exc:
             report.problems += exc.problems
             continue
-        try:
-            pdf = path.read_bytes()
-        except OSError:
-            report.problems.append(Problem(shown, f"{item.name}: no PDF; run `letters build`"))
+        try:  # as the engine reads every file: a FIFO or a link left in output/ is a problem, not a hang
+            pdf = read_project_file(pdf_dir, path, shown, MAX_ENTRY_BYTES)
+        except LetterError as exc:
+            missing = not os.path.lexists(path)
+            report.problems.append(Problem(shown, f"{item.name}: no PDF; run `letters build`") if missing else exc.problems[0])
             continue
         report.checked.append(item.slug)
         try:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from hmicfrs_letters.core.errors import LetterError, Problem, Severity
-from hmicfrs_letters.core.files import write_atomic
-from hmicfrs_letters.core.load import load_yaml
+from hmicfrs_letters.core.files import write_atomic, writing
+from hmicfrs_letters.core.load import MAX_FILE_BYTES, load_yaml
 from hmicfrs_letters.core.models import APPROVED, Assessment, Letter, Recipient
+from hmicfrs_letters.core.reading import read_project_text
 from hmicfrs_letters.core.render import Placeholder, render_letter
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.text import letter_passages
@@ -64,7 +66,7 @@ def wording_problems(batch: Batch, templates: Templates | None = None) -> list[P
     """Whether the fixed wording is still the approved one: an error with a word diff when not."""
     project, assessment = batch.project, batch.assessment
     shown = project.shown(project.assessment_file(assessment.slug))
-    line = load_yaml(project.assessment_file(assessment.slug), shown).line(KEY)
+    line = load_yaml(project.assessment_file(assessment.slug), shown, project.data_dir).line(KEY)
     if not assessment.wording_sha256:
         return [
             Problem(
@@ -82,12 +84,14 @@ def wording_problems(batch: Batch, templates: Templates | None = None) -> list[P
     if fingerprint(text) == assessment.wording_sha256:
         return []
     approved_path = project.wording_file(assessment.slug)
+    approved, unread = None, "is missing"
     try:
-        approved = approved_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        approved = None
+        approved = read_project_text(project.data_dir, approved_path, project.shown(approved_path), MAX_FILE_BYTES)
+    except LetterError as exc:
+        if os.path.lexists(approved_path):  # there, but a link out of data/, a FIFO, not UTF-8…
+            unread = f"cannot be read ({exc.problems[0].message})"
     if approved is None:
-        detail = f"(the approved text, {project.shown(approved_path)}, is missing: no diff to show)"
+        detail = f"(the approved text, {project.shown(approved_path)}, {unread}: no diff to show)"
     elif fingerprint(approved) != assessment.wording_sha256:
         detail = f"({project.shown(approved_path)} does not match the fingerprint either: no diff to show)"
     else:
@@ -117,10 +121,12 @@ def approve_wording(batch: Batch) -> WordingApproval:
     digest = fingerprint(text)
     path = project.assessment_file(assessment.slug)
     text_file = project.wording_file(assessment.slug)
-    write_atomic(text_file, text)
+    with writing(project.shown(text_file), then="the wording was not approved"):
+        write_atomic(text_file, text)
     changed = digest != assessment.wording_sha256
     if changed:
-        edit_yaml(path, project.shown(path), lambda data: _set_fingerprint(data, digest))
+        with writing(project.shown(path), then=f"the wording was not approved; {project.shown(text_file)} already holds the new text"):
+            edit_yaml(path, project.shown(path), project.data_dir, lambda data: _set_fingerprint(data, digest))
     return WordingApproval(digest, text_file, changed)
 
 

@@ -12,6 +12,7 @@ import re
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 from ruamel.yaml import YAML
@@ -21,7 +22,9 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.files import write_atomic
+from hmicfrs_letters.core.load import MAX_FILE_BYTES, parse_yaml
 from hmicfrs_letters.core.models import ApprovalRecord
+from hmicfrs_letters.core.reading import read_project_text
 
 WIDTH = 96
 _LIST_ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)])\s+")
@@ -35,13 +38,22 @@ def _yaml() -> YAML:
     return yaml
 
 
-def edit_yaml(path: Path, shown: str, change: Callable[[CommentedMap], None]) -> None:
-    """Load a mapping with its comments, apply the change, write it back atomically."""
-    yaml = _yaml()
+def round_trip(text: str, shown: str) -> Any:
+    """YAML text loaded with its comments, key order and quoting, to be changed and dumped again.
+
+    It is parsed as core.load parses every file first: ruamel.yaml has no limit of its own on how
+    deep a document nests, and would exhaust Python's recursion limit on one that nests too deep.
+    """
+    parse_yaml(text, shown)  # LetterError, placed, for what the engine would not read either
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, YAMLError) as exc:
+        return _yaml().load(text)
+    except YAMLError as exc:
         raise LetterError(Problem(shown, f"cannot edit: {exc}")) from None
+
+
+def edit_yaml(path: Path, shown: str, within: Path, change: Callable[[CommentedMap], None]) -> None:
+    """Load a mapping with its comments (read as core.reading reads, inside `within`), apply the change, write it back atomically."""
+    data = round_trip(read_project_text(within, path, shown, MAX_FILE_BYTES), shown)
     if not isinstance(data, CommentedMap):
         raise LetterError(Problem(shown, "cannot edit: the file is not a mapping of keys"))
     change(data)

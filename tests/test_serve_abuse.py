@@ -1,0 +1,216 @@
+"""The preview server under abuse: idle and slow clients past the open-file limit, host names,
+slow PDFs, a FIFO in a letter's place, data/ removed and restored. Traffic goes to loopback only;
+every loop is bounded in count and time."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from conftest import FIXTURES, letter_file
+from hmicfrs_letters.cli import app as cli
+from hmicfrs_letters.core.errors import LetterError
+from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.preview.app import create_app
+from hmicfrs_letters.preview.server import allowed_hosts, max_connections
+from hmicfrs_letters.preview.state import Preview
+from serving import running
+
+
+def get(url: str, timeout: float = 20, host: str | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+
+
+def eventually(check, seconds: float = 10.0, every: float = 0.1):
+    """Poll until check() is truthy, at most `seconds`; returns its last value."""
+    deadline = time.monotonic() + seconds
+    while not (value := check()) and time.monotonic() < deadline:
+        time.sleep(every)
+    return value
+
+
+# --- host names ----------------------------------------------------------------------------------------
+
+
+def test_serving_beyond_loopback_needs_allowed_host_names(project):
+    with pytest.raises(LetterError) as refused:
+        allowed_hosts("0.0.0.0")
+    assert str(refused.value) == (
+        "--host 0.0.0.0: other machines can reach this address: "
+        "name the host names the preview may answer to with --allow-host NAME (repeatable)"
+    )
+    result = CliRunner().invoke(cli, ["--project", str(project), "serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {refused.value}\n"
+    for name in ("*", "*.example.org", "exa mple.org", "letters.example.org/x"):
+        with pytest.raises(LetterError, match="not a host name or an IP address"):
+            allowed_hosts("0.0.0.0", [name])
+
+
+def test_the_host_check_stays_on_beyond_loopback(project):
+    names = allowed_hosts("0.0.0.0", ["Letters.Example.org", "192.168.1.10", "fe80::1"])
+    assert names == ["127.0.0.1", "localhost", "[::1]", "letters.example.org", "192.168.1.10", "[fe80::1]"]
+    client = TestClient(create_app(Preview(Project.at(project)), names, watching=False))
+    for host in ("letters.example.org:8000", "192.168.1.10:8000", "[fe80::1]:8000", "localhost:8000"):
+        assert client.get("/", headers={"host": host}).status_code == 200, host
+    for host in ("attacker.example", "letters.example.org.attacker.example", "0.0.0.0:8000", "evil"):
+        assert client.get("/", headers={"host": host}).status_code == 400, host
+
+
+def test_a_loopback_address_answers_to_its_own_printed_address(project):
+    with running(project, host="127.0.0.2") as server:
+        assert server.url.startswith("http://127.0.0.2:")
+        assert get(server.url)[0] == 200
+        assert get(server.url, host="attacker.example")[0] == 400
+
+
+# --- idle and slow clients ------------------------------------------------------------------------------
+
+SERVE = """
+import sys
+from pathlib import Path
+from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.preview.server import Server
+server = Server(Project.at(Path(sys.argv[1])), None, "127.0.0.1", 0, request_seconds=float(sys.argv[2]))
+print(server.url, flush=True)
+server.run()
+"""
+OPEN_FILES = 256  # the server takes (256 - 64) // 2 = 96 connections at once
+IDLE = 300  # more sockets than the server may have files open
+
+
+def test_idle_and_slow_clients_past_the_open_file_limit_do_not_starve_real_ones(project):
+    def lower_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
+
+    command = [sys.executable, "-c", SERVE, str(project), "2"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=lower_limit)
+    sockets: list[socket.socket] = []
+    try:
+        url = server.stdout.readline().strip()
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        for _ in range(IDLE):  # connected, never asking
+            sockets.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        slow = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(5)]
+        sockets += slow
+        for client in slow:  # a byte at a time, never a whole request
+            client.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        for _ in range(10):
+            started = time.monotonic()
+            assert get(url, timeout=10)[0] == 200
+            assert time.monotonic() - started < 3
+            for client in slow:
+                with contextlib.suppress(OSError):
+                    client.sendall(b"x")
+            time.sleep(0.2)
+        for client in slow:  # cut off once their two seconds are up
+            client.settimeout(10)
+            with contextlib.suppress(OSError):
+                while client.recv(4096):
+                    pass
+    finally:
+        for client in sockets:
+            client.close()
+        server.send_signal(signal.SIGINT)
+        _, log = server.communicate(timeout=30)
+    assert "Traceback" not in log and len(log) < 100_000, log[-3000:]
+    lines = log.splitlines()
+    print(f"\nidle and slow clients: {len(lines)} log lines, {len(log):,} bytes; first: {lines[:1]}, last: {lines[-1:]}")
+    assert any(line.endswith(": closed a connection: no whole request within 2 s") for line in lines), log[-3000:]
+    assert any("the most this server takes" in line for line in lines), log[-3000:]
+
+
+# --- slow PDFs -------------------------------------------------------------------------------------------
+
+
+def test_a_slow_pdf_stops_at_the_time_limit_and_holds_up_no_other(project):
+    # 6,600 paragraphs: a PDF of over 200 pages, about ten seconds of WeasyPrint's time.
+    letter_file(project, "kent").write_text("outcome: pending\nstatus: draft\nfindings: |\n" + "  x\n\n" * 6600)
+    with running(project, timeout=3) as server:
+        slow: dict[str, tuple[int, str, float]] = {}
+
+        def ask_slow() -> None:
+            started = time.monotonic()
+            slow["kent"] = (*get(server.url + "apsp-2017/letters/kent.pdf", timeout=60), time.monotonic() - started)
+
+        thread = threading.Thread(target=ask_slow)
+        thread.start()
+        time.sleep(0.3)
+        started = time.monotonic()
+        assert get(server.url + "apsp-2017/letters/cleveland.pdf", timeout=60)[0] == 200
+        other = time.monotonic() - started
+        thread.join(60)
+    status, page, seconds = slow["kent"]
+    assert status == 500
+    assert "data/assessments/apsp-2017/kent.yaml: stopped after the time limit of 3 s; the worker was replaced" in page
+    assert seconds < 10
+    assert other < 5  # not queued behind the slow one
+
+
+# --- the file system under the server --------------------------------------------------------------------------
+
+
+def test_a_fifo_in_a_letters_place_never_hangs_the_server(project):
+    kent = letter_file(project, "kent")
+    text = kent.read_text()
+    with running(project) as server:
+        kent.unlink()
+        os.mkfifo(kent)
+        try:
+            page = eventually(lambda: "is a FIFO" in get(server.url + "apsp-2017/letters/kent", timeout=5)[1])
+            assert page, "the FIFO's error never showed"
+            assert get(server.url, timeout=5)[0] == 200
+        finally:
+            with contextlib.suppress(OSError):  # should anything be waiting on it, let it go
+                os.close(os.open(kent, os.O_WRONLY | os.O_NONBLOCK))
+        kent.unlink()
+        kent.write_text(text)
+        assert eventually(lambda: "is a FIFO" not in get(server.url + "apsp-2017/letters/kent", timeout=5)[1])
+        assert get(server.url + "apsp-2017/letters/kent", timeout=5)[0] == 200
+
+
+def test_data_removed_and_restored_under_the_server(project):
+    with running(project) as server:
+        assert get(server.url + "apsp-2017/letters/kent")[0] == 200
+        shutil.rmtree(project / "data")
+        assert eventually(lambda: get(server.url)[0] == 500)
+        shutil.copytree(FIXTURES / "project" / "data", project / "data")  # a restore: another folder of the same name
+        assert eventually(lambda: get(server.url + "apsp-2017/letters/kent")[0] == 200)
+        kent = letter_file(project, "kent")
+        kent.write_text(kent.read_text().replace('findings: ""', 'findings: "Written after the restore."'))
+        assert eventually(lambda: "Written after the restore." in get(server.url + "apsp-2017/letters/kent.html")[1])
+
+        (project / "data").rename(project / "data.moved")  # moved away and back: the same folder, watched again
+        assert eventually(lambda: get(server.url)[0] == 500)
+        (project / "data.moved").rename(project / "data")
+        kent.write_text(kent.read_text().replace("Written after the restore.", "Written after the move."))
+        assert eventually(lambda: "Written after the move." in get(server.url + "apsp-2017/letters/kent.html")[1])
+
+
+def test_connections_are_capped_inside_the_open_file_limit():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, hard))
+        assert max_connections() == 96
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert 8 <= max_connections() <= 1000

@@ -5,7 +5,9 @@ every loop is bounded in count and time."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import resource
 import shutil
 import signal
@@ -15,6 +17,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -164,6 +167,39 @@ def test_a_slow_pdf_stops_at_the_time_limit_and_holds_up_no_other(project):
     assert "data/assessments/apsp-2017/kent.yaml: stopped after the time limit of 3 s; the worker was replaced" in page
     assert seconds < 10
     assert other < 5  # not queued behind the slow one
+
+
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_stopping_the_server_while_a_live_look_is_laid_out_logs_no_traceback(project):
+    findings = "x\n\n" * 6600  # a PDF of over 200 pages: ten seconds of layout, still under way at the stop
+    kept, uvicorn_log = _Kept(), logging.getLogger("uvicorn.error")  # its configuration stops records reaching the root
+    uvicorn_log.addHandler(kept)
+    try:
+        with running(project, timeout=30) as server:
+            url = server.url + "apsp-2017/letters/kent"
+            token = re.search(r'name="token" value="([^"]+)"', get(url)[1])[1]
+            body = urllib.parse.urlencode({"token": token, "field:findings": findings}).encode()
+            request = urllib.request.Request(url + "/live?part=pages", data=body, headers={"Origin": server.url.rstrip("/")})
+
+            def ask() -> None:
+                with contextlib.suppress(OSError):  # the connection is closed by the stop
+                    urllib.request.urlopen(request, timeout=60).read()
+
+            asked = threading.Thread(target=ask, daemon=True)
+            asked.start()
+            time.sleep(1.5)
+        asked.join(30)
+    finally:
+        uvicorn_log.removeHandler(kept)
+    assert not [r.getMessage() for r in kept.records if r.exc_info], "a traceback was logged at the stop"
 
 
 # --- the file system under the server --------------------------------------------------------------------------

@@ -221,6 +221,12 @@ def _peer(transport: asyncio.BaseTransport) -> str:
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else "a client"
 
 
+def not_cut_short(record: logging.LogRecord) -> bool:
+    """False for uvicorn's traceback of a request cancelled because the server is stopping (a page's
+    live look still being laid out at Ctrl+C, say): stopping is what was asked, not an error."""
+    return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
+
 class _Uvicorn(uvicorn.Server):
     """Ends the pages' event streams as soon as shutdown begins, rather than waiting on them; logs
     the event loop's own errors (accept() out of file descriptors, say) as one line each, at most once a second."""
@@ -229,6 +235,7 @@ class _Uvicorn(uvicorn.Server):
         super().__init__(config)
         self.broadcast = broadcast
         self._logged: dict[str, float] = {}
+        _log.addFilter(not_cut_short)  # once: the same function is not added twice
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         asyncio.get_running_loop().set_exception_handler(self._loop_error)

@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, Playwright
+import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.preview.server import Server
 
 CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"  # `npm ci` (make test does)
 # Headless, as root, on a machine without a network: no sandbox, no GPU, and none of the
 # background connections Chromium otherwise makes at start.
 CHROMIUM_ARGS = [
@@ -32,6 +34,19 @@ CHROMIUM_ARGS = [
 def chromium(playwright: Playwright) -> Browser:
     """Debian's headless Chromium (`scripts/system-deps.sh browser` installs it)."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+@contextmanager
+def headless_chromium() -> Iterator[Browser]:
+    """Chromium for a module's tests; the test fails, saying how to install it, where it is missing."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `scripts/system-deps.sh browser` (make test does)")
+    with sync_playwright() as playwright:
+        browser = chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @contextmanager

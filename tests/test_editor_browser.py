@@ -8,31 +8,27 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from typer.testing import CliRunner
 
-from conftest import FIXTURES, ROOT, letter_file
+from conftest import FIXTURES, letter_file
 from hmicfrs_letters.cli import app
 from hmicfrs_letters.pdf.verify import pdf_text
-from serving import CHROMIUM, chromium, running
+from serving import AXE, headless_chromium, running
 
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 KENT = "apsp-2017/letters/kent"
 PARAGRAPHS = ["Your plans were thorough and well founded.", "They covered three things:"]
 ITEMS = ["a review of the unit;", "new monitoring of IT systems;", "work with those who support vulnerable people."]
 
 
 @pytest.fixture(scope="module")
-def browser() -> Browser:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `scripts/system-deps.sh browser` (make test does)")
-    with sync_playwright() as playwright:
-        browser = chromium(playwright)
+def browser() -> Iterator[Browser]:
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -7,27 +7,23 @@ which `make test` installs (scripts/system-deps.sh browser). axe-core comes from
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from conftest import ROOT, letter_file
-from serving import CHROMIUM, chromium, running
+from conftest import letter_file
+from serving import AXE, headless_chromium, running
 
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CLEVELAND_START = "We were pleased to find that your plans submitted in response to our recommendation"
 NEW_FINDINGS = "Your plans were rewritten while this page was open, and they arrived by themselves."
 
 
 @pytest.fixture(scope="module")
-def browser() -> Browser:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `scripts/system-deps.sh browser` (make test does)")
-    with sync_playwright() as playwright:
-        browser = chromium(playwright)
+def browser() -> Iterator[Browser]:
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ look at it with: Debian's Chromium, driven by Playwright (its own browser downlo
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import time
@@ -12,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.preview.server import Server
@@ -34,6 +35,25 @@ CHROMIUM_ARGS = [
 def chromium(playwright: Playwright) -> Browser:
     """Debian's headless Chromium (`scripts/system-deps.sh browser` installs it)."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+@contextmanager
+def watched_page(browser: Browser) -> Iterator[Page]:
+    """A desktop-sized page that fails the test on any script error or refused resource (a CSP violation, say)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and not _expected(msg) else None)
+    yield page
+    context.close()
+    assert errors == []
+
+
+def _expected(msg: ConsoleMessage) -> bool:
+    # A page answered with a refusal the test asks for (422: a letter that cannot be shown or saved;
+    # 409: a save that meets a change on disk); the event stream when a test stops the server first.
+    return re.search(r"status of (409|422)\b", msg.text) is not None or msg.location.get("url", "").endswith("/events")
 
 
 @contextmanager

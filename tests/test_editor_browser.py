@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from conftest import FIXTURES, letter_file
 from hmicfrs_letters.cli import app
 from hmicfrs_letters.pdf.verify import pdf_text
-from serving import AXE, headless_chromium, running
+from serving import AXE, headless_chromium, running, watched_page
 
 KENT = "apsp-2017/letters/kent"
 PARAGRAPHS = ["Your plans were thorough and well founded.", "They covered three things:"]
@@ -32,14 +32,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert errors == []
+def page(browser: Browser) -> Iterator[Page]:
+    with watched_page(browser) as page:
+        yield page
 
 
 def tab_to(page: Page, element_id: str, limit: int = 80) -> None:

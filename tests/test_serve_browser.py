@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from conftest import letter_file
-from serving import AXE, headless_chromium, running
+from serving import AXE, headless_chromium, running, watched_page
 
 CLEVELAND_START = "We were pleased to find that your plans submitted in response to our recommendation"
 NEW_FINDINGS = "Your plans were rewritten while this page was open, and they arrived by themselves."
@@ -27,22 +27,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Page:
-    """A page that fails the test on any script error or refused resource (say, a CSP violation)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and not _expected(msg) else None)
-    yield page
-    context.close()
-    assert errors == []
-
-
-def _expected(msg) -> bool:
-    # 422 is the status of a letter that cannot be shown, expected when a test breaks one; the
-    # event stream fails when a test stops the server before closing the page.
-    return "status of 422" in msg.text or msg.location.get("url", "").endswith("/events")
+def page(browser: Browser) -> Iterator[Page]:
+    with watched_page(browser) as page:
+        yield page
 
 
 def frame_scroll(page: Page) -> int:

@@ -58,3 +58,20 @@ def letters(project: Path):
 
 def letter_file(project: Path, slug: str) -> Path:
     return project / "data" / "assessments" / "apsp-2017" / f"{slug}.yaml"
+
+
+# The browser tests' Chromium (one per module) and page; Playwright is imported only by the tests that use them.
+@pytest.fixture(scope="module")
+def browser():
+    from serving import headless_chromium
+
+    with headless_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser):
+    from serving import watched_page
+
+    with watched_page(browser) as page:
+        yield page

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,23 +17,11 @@ from typer.testing import CliRunner
 from conftest import FIXTURES, letter_file
 from hmicfrs_letters.cli import app
 from hmicfrs_letters.pdf.verify import pdf_text
-from serving import AXE, headless_chromium, running, watched_page
+from serving import AXE, running
 
 KENT = "apsp-2017/letters/kent"
 PARAGRAPHS = ["Your plans were thorough and well founded.", "They covered three things:"]
 ITEMS = ["a review of the unit;", "new monitoring of IT systems;", "work with those who support vulnerable people."]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with headless_chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with watched_page(browser) as page:
-        yield page
 
 
 def tab_to(page: Page, element_id: str, limit: int = 80) -> None:

@@ -7,29 +7,16 @@ which `make test` installs (scripts/system-deps.sh browser). axe-core comes from
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from conftest import letter_file
-from serving import AXE, headless_chromium, running, watched_page
+from serving import AXE, running
 
 CLEVELAND_START = "We were pleased to find that your plans submitted in response to our recommendation"
 NEW_FINDINGS = "Your plans were rewritten while this page was open, and they arrived by themselves."
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with headless_chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with watched_page(browser) as page:
-        yield page
 
 
 def frame_scroll(page: Page) -> int:

@@ -177,7 +177,7 @@ from pathlib import Path
 from hmicfrs_letters.build.overview import render_overview
 from hmicfrs_letters.pdf.engine import PdfRenderer
 from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.core.render import render_letter
+from hmicfrs_letters.core.state import assess
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import load_batch
 from hmicfrs_letters.pdf.verify import check_rendered
@@ -190,8 +190,8 @@ renderer = PdfRenderer(project.templates_dir / "assets")
 letters = [i for i in batch.letters if i.letter]
 
 
-def make(item):  # what a build's worker does for one letter: HTML, PDF, the PDF's text checked
-    html = render_letter(templates, batch.assessment, item.letter, item.shown)
+def make(item):  # what a build's worker does for one letter: its state (HTML, approval), PDF, the PDF's text checked
+    html = assess(templates, batch.assessment, item).html
     check_rendered(html, renderer.render(html).data)
 
 
@@ -203,7 +203,7 @@ for item in letters:
     make(item)
     times[item.slug] = time.perf_counter() - t
 t = time.perf_counter()
-renderer.render(render_overview(templates, batch))
+renderer.render(render_overview(templates, batch, [assess(templates, batch.assessment, item) for item in batch.letters]))
 print(json.dumps({"times": times, "first": first, "overview": time.perf_counter() - t}))
 """
 

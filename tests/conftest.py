@@ -56,6 +56,16 @@ def letters(project: Path):
     return run
 
 
+def build_letters(project: Path, **options):
+    """Build a project's letters as `letters build` does (workflow.final.publish), with these Workflow options."""
+    from hmicfrs_letters.core.project import Project
+    from hmicfrs_letters.workflow.final import publish
+    from hmicfrs_letters.workflow.series import Workflow
+
+    with Workflow.load(Project.at(project), **options) as work:
+        return publish(work)
+
+
 def letter_file(project: Path, slug: str) -> Path:
     return project / "data" / "assessments" / "apsp-2017" / f"{slug}.yaml"
 

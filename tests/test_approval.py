@@ -15,6 +15,7 @@ import hmicfrs_letters.workflow.approve as approve_module
 from conftest import letter_file
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.validate import load_batch
+from hmicfrs_letters.workflow.series import Workflow
 from textutil import pdf_text
 
 LETTERS = "data/assessments/apsp-2017"
@@ -33,14 +34,15 @@ def set_page_limit(project: Path, limit: int) -> None:
 def test_a_save_while_approve_checks_the_letter_is_kept_and_not_approved(project, monkeypatch):
     path = letter_file(project, "cumbria")
     saved = path.read_text().replace(*EDITED)
-    counting = approve_module.page_counts
+    counting = Workflow.with_pages
 
     def an_editor_saves_meanwhile(*args, **kwargs):
         path.write_text(saved)  # while approve lays the letter out to count its pages
         return counting(*args, **kwargs)
 
-    monkeypatch.setattr(approve_module, "page_counts", an_editor_saves_meanwhile)
-    (result,) = approve_module.approve(load_batch(Project.at(project)), ["cumbria"], by="Jane Smith")
+    monkeypatch.setattr(Workflow, "with_pages", an_editor_saves_meanwhile)
+    with Workflow.load(Project.at(project)) as work:
+        (result,) = approve_module.approve(work, ["cumbria"], by="Jane Smith")
     assert result.reasons == ["changed on disk while this command was checking it; nothing was written: run it again"]
     assert path.read_text() == saved  # the save is kept, and not approved
 

@@ -9,10 +9,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from conftest import letter_file
-from hmicfrs_letters.build.bulk import build
-from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.core.validate import load_batch
+from conftest import build_letters, letter_file
 from hmicfrs_letters.pdf.cache import PdfCache, environment_digest
 from textutil import fold, pdf_text
 
@@ -136,7 +133,7 @@ def test_a_cache_entry_moved_to_another_letters_key_is_rendered_again(project, l
 def test_output_is_byte_identical_whatever_the_workers_their_order_or_hash_seed(project, tmp_path):
     # One worker in alphabetical order, in this process...
     one = tmp_path / "one"
-    report = build(load_batch(Project.at(project)), slugs=sorted(SOME), out=one, jobs=1)
+    report = build_letters(project, chosen=sorted(SOME), out=one, jobs=1)
     assert not report.failed and report.rendered == len(SOME)
     # ...and three workers in reverse order, in another process with another hash seed.
     three = tmp_path / "three"
@@ -152,7 +149,7 @@ def test_output_is_byte_identical_whatever_the_workers_their_order_or_hash_seed(
 
 
 def test_workers_recycled_after_each_few_letters_still_build_them_all(project, tmp_path):
-    report = build(load_batch(Project.at(project)), slugs=SOME[:5], out=tmp_path, jobs=2, tasks_per_worker=2)
+    report = build_letters(project, chosen=SOME[:5], out=tmp_path, jobs=2, tasks_per_worker=2)
     assert not report.failed
     assert report.rendered == 5
     assert all(len(PdfReader(r.pdf).pages) >= 1 for r in report.results)
@@ -195,7 +192,7 @@ def test_outputs_are_created_with_the_users_umask(project):
     """Drafts are confidential: with umask 077 every file a build writes is 0600, the cache's too."""
     before = os.umask(0o077)
     try:
-        report = build(load_batch(Project.at(project)), slugs=["kent", "sussex"], jobs=1)
+        report = build_letters(project, chosen=["kent", "sussex"], jobs=1)
     finally:
         os.umask(before)
     assert not report.failed
@@ -207,5 +204,5 @@ def test_outputs_are_created_with_the_users_umask(project):
     kent.chmod(0o640)
     edit_kent = letter_file(project, "kent")
     edit_kent.write_text(edit_kent.read_text().replace("outcome: pending", "outcome: all-in-place"))
-    assert not build(load_batch(Project.at(project)), slugs=["kent"], jobs=1).failed
+    assert not build_letters(project, chosen=["kent"], jobs=1).failed
     assert oct(kent.stat().st_mode & 0o777) == "0o640"

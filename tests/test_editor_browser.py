@@ -63,7 +63,7 @@ def test_a_pending_letter_to_an_approved_verified_pdf_with_the_keyboard_alone(pa
         tab_to(page, "approve-button")
         page.keyboard.press("Enter")
         expect(page.get_by_role("status").filter(has_text="Approved")).to_be_visible()
-        expect(page.locator("#heading")).to_contain_text("approved")
+        expect(page.locator("#heading")).to_contain_text("Approved")
 
     text = letter_file(project, "kent").read_text()
     assert "findings: |\n" in text and "approved:\n  by: Jane Smith\n" in text

@@ -6,10 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
-from hmicfrs_letters.build.bulk import build
-from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.core.validate import load_batch
+from conftest import FIXTURES, build_letters
 from textutil import html_lines, missing_in_order, missing_in_order_folded, pdf_text, seed_lines
 
 SEEDS = ["cleveland", "north-yorkshire"]
@@ -18,7 +15,7 @@ SEEDS = ["cleveland", "north-yorkshire"]
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, fixture_project) -> Path:
     out = tmp_path_factory.mktemp("out")
-    report = build(load_batch(Project.at(fixture_project)), slugs=SEEDS, out=out, jobs=1)
+    report = build_letters(fixture_project, chosen=SEEDS, out=out, jobs=1)
     assert not report.failed
     return out / "apsp-2017"
 

@@ -217,11 +217,11 @@ letter_docs = st.dictionaries(letter_keys, yaml_values | st.sampled_from(["pendi
 @given(doc=st.one_of(letter_docs, yaml_values))
 def test_any_yaml_document_gives_a_letter_or_our_own_errors(project, doc):
     letter_file(project, "kent").write_text(yaml.safe_dump(doc, allow_unicode=True))
-    from hmicfrs_letters.workflow.check import check_batch
+    from hmicfrs_letters.workflow.series import Workflow
 
     batch = load_batch(Project.at(project))
     (kent,) = batch.select(["kent"])
-    problems = check_batch(batch)
+    problems = Workflow(batch).check(pages=False)
     if kent.letter is None:
         assert kent.errors and all(p.path == KENT for p in kent.errors)
     assert all(str(p) for p in problems)

@@ -86,10 +86,21 @@ def test_the_forces_in_each_outcome_and_the_drafts_are_listed(overview, project)
 
 def test_a_change_in_the_data_shows_in_the_overview(letters, project):
     path = project / "data" / "assessments" / "apsp-2017" / "kent.yaml"
-    path.write_text("outcome: all-in-place\nstatus: approved\nfindings: Written.\n")
+    path.write_text("outcome: all-in-place\nstatus: draft\nfindings: Written.\n")
+    assert letters("approve", "kent", "--by", "Jane Smith").exit_code == 0
     assert letters("build", "--format", "html", "-f", "kent").exit_code == 0
     rows = table_rows((project / OUT / "overview.html").read_text())
-    assert rows["All elements already in place"][:2] == [3, 1]
+    assert rows["All elements already in place"][:3] == [3, 1, 2]
+
+
+def test_the_overview_counts_a_letter_changed_since_approval_as_not_approved(letters, project):
+    """The one rule set (core.state): 'status: approved' without a standing approval is approved nowhere."""
+    path = project / "data" / "assessments" / "apsp-2017" / "cleveland.yaml"
+    path.write_text(path.read_text().replace("We were pleased", "We are pleased"))
+    assert letters("build", "--format", "html", "-f", "cleveland").exit_code == 0
+    text = (project / OUT / "overview.html").read_text()
+    assert "1 of 43 letters approved; 42 letters are still draft (1 of them changed since it was approved)" in " ".join(text.split())
+    assert table_rows(text)["Plans in place and implementation started"][:3] == [2, 0, 2]
 
 
 def test_overview_pdf_and_manifest_are_built_with_the_letters(letters, project):

@@ -9,10 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import ROOT
-from hmicfrs_letters.build.bulk import build
-from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.core.validate import load_batch
+from conftest import ROOT, build_letters
 from hmicfrs_letters.pdf.engine import AssetFetcher, PdfRenderer
 from textutil import pdf_text
 
@@ -22,7 +19,7 @@ ASSETS = ROOT / "templates" / "assets"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, fixture_project) -> Path:
     out = tmp_path_factory.mktemp("out")
-    report = build(load_batch(Project.at(fixture_project)), slugs=["cleveland", "kent"], out=out, jobs=1)
+    report = build_letters(fixture_project, chosen=["cleveland", "kent"], out=out, jobs=1)
     assert not report.failed
     return out / "apsp-2017"
 

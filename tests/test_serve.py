@@ -28,7 +28,7 @@ from hmicfrs_letters.core.validate import load_batch
 from hmicfrs_letters.preview.app import create_app
 from hmicfrs_letters.preview.server import is_loopback, listen
 from hmicfrs_letters.preview.state import Preview
-from hmicfrs_letters.workflow.check import check_batch
+from hmicfrs_letters.workflow.series import Workflow
 from serving import running
 
 CLEVELAND_FINDINGS = "We were pleased to find that your plans submitted in response to our recommendation"
@@ -93,7 +93,7 @@ def test_problem_counts_are_those_of_letters_check(project, preview):
     save(preview, letter_file(project, "kent"), "outcome: started\nstatus: aproved\nfindings: ''\n")
     series = preview.get("apsp-2017")
     shown = {p for view in series.all_views() for p in view.problems} | set(series.general_problems())
-    assert shown == set(check_batch(load_batch(Project.at(project))))
+    assert shown == set(Workflow(load_batch(Project.at(project))).check(pages=False))
     assert len(series.view("kent").problems) == len(check_lines(project, "kent")) == 2
 
 
@@ -114,7 +114,7 @@ def test_letter_page_shows_its_problems_a_pdf_link_and_the_letter_frame(client, 
 
 def test_letter_page_shows_the_approval_its_pages_and_what_approve_would_say(client, preview, project):
     kent = client.get("/apsp-2017/letters/kent").text
-    assert "<dt>Status</dt><dd>draft</dd>" in kent
+    assert "<dt>Status</dt><dd>Draft</dd>" in kent
     assert "<dt>Pages</dt><dd>2 of at most 2</dd>" in kent
     assert "would refuse it today:" in kent
     assert '<li class="check failed"><span class="visually-hidden">Not passed: </span>&#39;findings&#39; is not written</li>' in kent
@@ -126,14 +126,14 @@ def test_letter_page_shows_the_approval_its_pages_and_what_approve_would_say(cli
     preview.reload([path])
     approved = client.get("/apsp-2017/letters/cumbria").text
     today = dt.date.today()
-    assert "<dt>Status</dt><dd>approved</dd>" in approved
+    assert "<dt>Status</dt><dd>Approved</dd>" in approved
     assert f'<dt>Approved</dt><dd>by Jane Smith on <time datetime="{today.isoformat()}">' in approved
     assert "The approval stands: this is the letter as approved." in approved and "changed since approval" not in approved
 
     save(preview, path, path.read_text().replace("Your plans submitted", "Your plan submitted"))
     changed = client.get("/apsp-2017/letters/cumbria").text
-    assert '<span class="badge changed">changed since approval</span>' in changed  # said in words, not by colour alone
-    assert "<dt>Status</dt><dd>approved, changed since approval</dd>" in changed
+    assert '<span class="badge changed">Changed since approval: not approved</span>' in changed  # said in words, not by colour alone
+    assert "<dt>Status</dt><dd>Changed since approval: not approved</dd>" in changed
     assert "<dt>Last approved</dt><dd>by Jane Smith" in changed
     assert escape(f"changed since it was approved by Jane Smith on {today.isoformat()}") in changed  # among its problems
     assert "would approve it today" in changed  # approving it again is what it needs

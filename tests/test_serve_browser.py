@@ -16,6 +16,7 @@ from conftest import letter_file
 from serving import AXE, running
 
 CLEVELAND_START = "We were pleased to find that your plans submitted in response to our recommendation"
+CUMBRIA_START = "Your plans submitted in response to our recommendation reflected the national strategy"
 NEW_FINDINGS = "Your plans were rewritten while this page was open, and they arrived by themselves."
 
 
@@ -25,20 +26,21 @@ def frame_scroll(page: Page) -> int:
 
 def test_saved_edit_appears_in_the_open_letter_by_itself(page: Page, project: Path, tmp_path: Path):
     with running(project) as server:
-        page.goto(server.url + "apsp-2017/letters/cleveland")
+        page.goto(server.url + "apsp-2017/letters/cumbria")
         letter = page.frame_locator("#letter")
-        expect(letter.get_by_text(CLEVELAND_START)).to_be_visible()
+        expect(letter.get_by_text(CUMBRIA_START)).to_be_visible()
         page.evaluate("window.notReloaded = true; document.getElementById('letter').contentWindow.scrollTo(0, 300)")
         assert frame_scroll(page) == 300
 
-        letter_file(project, "cleveland").write_text(f"outcome: implementation-started\nstatus: approved\nfindings: >-\n  {NEW_FINDINGS}\n")
+        # A draft stays a draft: what stands above the reader's place (the draft banner) does not change.
+        letter_file(project, "cumbria").write_text(f"outcome: plans-not-commenced\nstatus: draft\nfindings: >-\n  {NEW_FINDINGS}\n")
 
         expect(letter.get_by_text(NEW_FINDINGS)).to_be_visible(timeout=10_000)
-        expect(letter.get_by_text(CLEVELAND_START)).to_have_count(0)
+        expect(letter.get_by_text(CUMBRIA_START)).to_have_count(0)
         assert page.evaluate("window.notReloaded") is True  # the page itself was not reloaded
         assert frame_scroll(page) == 300  # and the reader's place in the letter is kept
-        page.screenshot(path=tmp_path / "cleveland-after-edit.png")
-    assert (tmp_path / "cleveland-after-edit.png").stat().st_size > 10_000
+        page.screenshot(path=tmp_path / "cumbria-after-edit.png")
+    assert (tmp_path / "cumbria-after-edit.png").stat().st_size > 10_000
 
 
 def test_broken_yaml_shows_its_error_and_recovers_by_itself(page: Page, project: Path, tmp_path: Path):

@@ -28,7 +28,7 @@ from hmicfrs_letters.pool import default_jobs
 
 if TYPE_CHECKING:
     from hmicfrs_letters.core.project import Project
-    from hmicfrs_letters.core.validate import Batch
+    from hmicfrs_letters.workflow.series import Workflow
 
 app = typer.Typer(
     help="Standard HMICFRS letters from YAML data, rendered to HTML and PDF.\n\n"
@@ -104,40 +104,18 @@ def _project(ctx: typer.Context) -> Project:
     return Project.at(ctx.obj)
 
 
-def _batch(ctx: typer.Context, assessment: str | None) -> Batch:
-    from hmicfrs_letters.core.validate import load_batch
+def _work(ctx: typer.Context, assessment: str | None) -> Workflow:
+    from hmicfrs_letters.workflow.series import Workflow
 
-    return load_batch(_project(ctx), assessment)
+    return Workflow.load(_project(ctx), assessment)
 
 
-def _batches(ctx: typer.Context, assessments: Sequence[str] | None, recipients: Sequence[str] = ()) -> tuple[list[Batch], list[Problem]]:
-    """The batches of these assessments (all by default), and the problems of those that cannot be read.
+def _works(ctx: typer.Context, assessments: Sequence[str] | None, recipients: Sequence[str] = (), **options: Any):
+    """The workflows of these assessments (all by default; with recipients, those that have them), and the
+    problems of those that cannot be read (workflow.series.open_series)."""
+    from hmicfrs_letters.workflow.series import open_series
 
-    With recipients named, only the assessments that have a letter for one of them; a recipient
-    that none has is an error, with the nearest slug as a hint.
-    """
-    from hmicfrs_letters.core.models import did_you_mean
-    from hmicfrs_letters.core.validate import load_batch
-
-    project = _project(ctx)
-    batches, problems = [], []
-    for slug in project.select_assessments(assessments or ()):
-        try:
-            batches.append(load_batch(project, slug))
-        except LetterError as exc:
-            problems += exc.problems
-    if recipients:
-        known = {item.slug for batch in batches for item in batch.letters}
-        unknown = [slug for slug in recipients if slug not in known]
-        if unknown and problems:  # an assessment that cannot be read may be the one that has them
-            raise LetterError(problems)
-        if unknown and len(batches) == 1:
-            batches[0].select(unknown)  # raises, with the assessment's own words and the nearest slug
-        if unknown:
-            folder = project.shown(project.data_dir / "assessments")
-            raise LetterError([Problem(folder, f"no letter for '{slug}' in any assessment{did_you_mean(slug, known)}") for slug in unknown])
-        batches = [batch for batch in batches if any(item.slug in recipients for item in batch.letters)]
-    return batches, problems
+    return open_series(_project(ctx), assessments or (), recipients, **options)
 
 
 def _recipients(recipient: list[str] | None, force: list[str] | None) -> list[str]:
@@ -168,17 +146,6 @@ def _count(n: int, noun: str) -> str:
 
 def _json(document: dict[str, Any]) -> None:
     typer.echo(json_safe(json.dumps(document, indent=2, ensure_ascii=False)))
-
-
-def _problem_json(problem: Problem) -> dict[str, Any]:
-    return {
-        "path": problem.path,
-        "line": problem.line,
-        "column": problem.column,
-        "severity": str(problem.severity),
-        "message": problem.message,
-        "detail": problem.detail or None,
-    }
 
 
 @contextmanager
@@ -222,39 +189,31 @@ def build(
     from hmicfrs_letters.build.home import write_home
     from hmicfrs_letters.workflow.final import publish
 
-    slugs = _recipients(recipient, force)
+    formats = tuple(f.value for f in format) if format else ("html", "pdf")
+    options = {"out": out, "jobs": jobs, "rebuild": rebuild, "timeout": timeout, "pdf": "pdf" in formats}
     failed, built = False, False
     with ExitStack() as stack:
         stack.enter_context(_reporting())
-        batches, problems = _batches(ctx, assessment, slugs)
+        works, problems = _works(ctx, assessment, _recipients(recipient, force), **options)
         _fail(problems)
         failed = bool(problems)
-        plan = [(batch, [slug for slug in slugs if slug in {item.slug for item in batch.letters}]) for batch in batches]
-        total = sum(len(batch.select(chosen)) for batch, chosen in plan)
+        total = sum(len(work.items()) for work in works)
         bar = stack.enter_context(typer.progressbar(length=total, label="Rendering", file=sys.stderr)) if sys.stderr.isatty() else None
-        for batch, chosen in plan:
+        for work in works:
             try:
-                report = publish(
-                    batch,
-                    slugs=chosen,
-                    formats=[f.value for f in format] if format else ("html", "pdf"),
-                    out=out,
-                    jobs=jobs,
-                    rebuild=rebuild,
-                    timeout=timeout,
-                    progress=(lambda _result: bar.update(1)) if bar else None,
-                    final=final,
-                )
+                with work:
+                    report = publish(work, formats, final, progress=(lambda _result: bar.update(1)) if bar else None)
             except LetterError as exc:  # this assessment's shared files or a final build refused: the others still build
                 _fail(exc.problems)
                 failed = True
                 continue
             for result in report.failed:
-                _fail(p for p in result.problems if p.is_error)
+                _fail(result.errors)
             _fail(report.problems)
             failed, built = failed or bool(report.failed or report.problems), True
+            changed = f", {len(report.changed)} changed since approval" if report.changed else ""
             typer.echo(
-                f"Built {_count(len(report.built), 'letter')} ({_count(len(report.drafts), 'draft')}, "
+                f"Built {_count(len(report.built), 'letter')} ({_count(len(report.drafts), 'draft')}{changed}, "
                 f"{_count(report.rendered, 'PDF')} rendered), {len(report.failed)} failed, in {report.seconds:.1f} s: "
                 f"{report.out_dir / 'index.html'}"
             )
@@ -288,22 +247,16 @@ def check(
       letters check --no-pages  (quicker: no PDFs made)
       letters check --json
     """
-    from hmicfrs_letters.workflow.check import check_batch
+    from hmicfrs_letters.workflow.listing import check_json
 
     with _reporting():
-        batches, problems = _batches(ctx, assessment)
-        for batch in batches:
-            problems += check_batch(batch, pages=pages)
+        works, problems = _works(ctx, assessment)
+        for work in works:
+            with work:
+                problems += work.check(pages=pages)
     errors = sum(p.is_error or strict for p in problems)
     if as_json:
-        _json(
-            {
-                "assessments": [batch.assessment.slug for batch in batches],
-                "errors": errors,
-                "warnings": len(problems) - errors,
-                "problems": [_problem_json(p) for p in problems],
-            }
-        )
+        _json(check_json(works, problems, errors))
     else:
         for problem in problems:
             _say(problem, err=False, prefix=False)
@@ -321,43 +274,18 @@ def list_letters(ctx: typer.Context, assessment: AssessmentsOption = None, as_js
       letters list
       letters list --assessment apsp-2017 --json
     """
+    from hmicfrs_letters.workflow.listing import list_json, list_rows
+
     with _reporting():
-        batches, problems = _batches(ctx, assessment)
+        works, problems = _works(ctx, assessment)
+        listed = [(work, work.states()) for work in works]
     if as_json:
-        letters = [
-            {
-                "assessment": batch.assessment.slug,
-                "slug": item.slug,
-                "name": item.letter.recipient.name if item.letter else None,
-                "outcome": (item.letter.outcome or None) if item.letter else None,
-                "status": item.status,
-                "errors": len(item.errors),
-                "warnings": len(item.problems) - len(item.errors),
-                "file": item.shown,
-            }
-            for batch in batches
-            for item in batch.letters
-        ]
-        _json(
-            {
-                "assessments": [batch.assessment.slug for batch in batches],
-                "letters": letters,
-                "problems": [_problem_json(p) for p in problems],
-            }
-        )
+        _json(list_json(listed, problems))
     else:
         _fail(problems)
-        if not batches:
+        if not works:
             raise typer.Exit(1)
-        several = len(batches) > 1
-        nouns = {batch.recipients.singular for batch in batches}
-        noun = nouns.pop().upper() if len(nouns) == 1 else "RECIPIENT"
-        rows = [(*(("ASSESSMENT",) if several else ()), noun, "OUTCOME", "STATUS", "PROBLEMS")]
-        for batch in batches:
-            for item in batch.letters:
-                outcome = (item.letter.outcome or "-") if item.letter else "-"
-                problems_shown = str(len(item.errors)) if item.errors else ""
-                rows.append((*((batch.assessment.slug,) if several else ()), visible(item.slug), outcome, item.status, problems_shown))
+        rows = list_rows(listed)
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
             typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
@@ -393,7 +321,7 @@ def new(
     if not slug:
         raise typer.BadParameter("name the recipient with --recipient SLUG", param_hint="'--recipient'")
     with _reporting():
-        batch = _batch(ctx, assessment)
+        batch = _work(ctx, assessment).batch
         path = new_letter(batch, slug, outcome, restart=restart)
     typer.echo(
         f"Wrote {batch.project.shown(path)} (draft): make the fields this {batch.recipients.singular}'s, then `letters approve {slug}`"
@@ -422,17 +350,16 @@ def approve(
     from hmicfrs_letters.workflow.approve import approve as approve_letters
     from hmicfrs_letters.workflow.approve import default_approver
 
-    with _reporting():
-        batch = _batch(ctx, assessment)
-        who = (by or "").strip() or default_approver(batch.project)
+    with _reporting(), _work(ctx, assessment) as work:
+        who = (by or "").strip() or default_approver(work.project)
         if not who:
             raise LetterError(
                 Problem(
-                    batch.project.shown(batch.project.letters_dir(batch.assessment.slug)),
+                    work.project.shown(work.project.letters_dir(work.assessment.slug)),
                     "who approves? give --by NAME (git has no user.name here)",
                 )
             )
-        results = approve_letters(batch, slugs, who)
+        results = approve_letters(work, slugs, who)
     for result in results:
         record = result.record or (result.item.letter.approved if result.item.letter else None)
         if not result.approved:
@@ -465,7 +392,7 @@ def approve_wording(ctx: typer.Context, assessment: AssessmentOption = None) -> 
     from hmicfrs_letters.workflow.wording import approve_wording as record_wording
 
     with _reporting():
-        batch = _batch(ctx, assessment)
+        batch = _work(ctx, assessment).batch
         result = record_wording(batch)
     state = "Recorded the new" if result.changed else "Unchanged:"
     typer.echo(
@@ -492,18 +419,18 @@ def verify(
       letters verify --recipient cleveland --out /tmp/letters
       letters verify --json
     """
+    from hmicfrs_letters.workflow.listing import verify_json
     from hmicfrs_letters.workflow.verify import verify_output
 
-    slugs = _recipients(recipient, force)
-    checked, problems = [], []
+    checked = []
     with _reporting():
-        batches, problems = _batches(ctx, assessment, slugs)
-        for batch in batches:
-            report = verify_output(batch, [s for s in slugs if s in {item.slug for item in batch.letters}], out, final)
-            checked += [f"{batch.assessment.slug}/{slug}" for slug in report.checked]
+        works, problems = _works(ctx, assessment, _recipients(recipient, force), out=out)
+        for work in works:
+            report = verify_output(work, final)
+            checked += [f"{work.assessment.slug}/{slug}" for slug in report.checked]
             problems += report.problems
     if as_json:
-        _json({"assessments": [b.assessment.slug for b in batches], "checked": checked, "problems": [_problem_json(p) for p in problems]})
+        _json(verify_json(works, checked, problems))
     else:
         _fail(problems)
         typer.echo(f"Verified {len(checked)} PDFs, {len(problems)} problems")
@@ -528,7 +455,7 @@ def diff(
     from hmicfrs_letters.workflow.diff import FIXED, letter_diff
 
     with _reporting():
-        differences = letter_diff(_batch(ctx, assessment), first, second)
+        differences = letter_diff(_work(ctx, assessment), first, second)
     for difference in differences:
         typer.echo(f"@@ {difference.part}{'  <- not expected to differ' if difference.part == FIXED else ''}")
         lines = [f"- {line}" for line in difference.first] + [f"+ {line}" for line in difference.second]

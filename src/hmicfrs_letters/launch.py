@@ -16,7 +16,8 @@ _COMMANDS_WITH_WORKERS = {"build", "check", "approve", "serve"}
 
 def main() -> None:
     """Entry point of the console script and of `python -m hmicfrs_letters`."""
-    if command_name(sys.argv[1:]) in _COMMANDS_WITH_WORKERS:
+    command = command_name(sys.argv[1:])
+    if command in _COMMANDS_WITH_WORKERS and not (command == "check" and "--no-pages" in sys.argv):
         from hmicfrs_letters.pdf import WORKER_MODULES
         from hmicfrs_letters.pool import start_fork_server
 

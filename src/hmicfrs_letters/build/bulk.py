@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -18,16 +19,15 @@ from filelock import FileLock
 
 from hmicfrs_letters.build.manifest import MANIFEST, write_manifest
 from hmicfrs_letters.build.overview import render_overview
-from hmicfrs_letters.build.pages import page_limit_problem
 from hmicfrs_letters.build.report import BuildReport, LetterResult
-from hmicfrs_letters.core.approval import AGAIN, html_fingerprint
 from hmicfrs_letters.core.errors import Problem
 from hmicfrs_letters.core.files import NameTooLong, remove_stale_temps, write_atomic, writing
-from hmicfrs_letters.core.models import FAILED, Assessment
+from hmicfrs_letters.core.models import FAILED
 from hmicfrs_letters.core.project import Project
+from hmicfrs_letters.core.state import AGAIN, LetterState, Status, assess
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import Batch
-from hmicfrs_letters.pdf.service import LETTER_TIME_LIMIT, TASKS_PER_WORKER, Job, Made, PdfService
+from hmicfrs_letters.pdf.service import Job, Made, PdfService
 
 FORMATS = ("html", "pdf")
 # The hand-over folder of a final build, under out/<assessment>/, and the new one while it is made.
@@ -41,38 +41,35 @@ Progress = Callable[[LetterResult], None]
 
 def build(
     batch: Batch,
+    templates: Templates,
+    service: PdfService,
     slugs: Sequence[str] = (),
     formats: Sequence[str] = FORMATS,
     out: Path | None = None,
-    jobs: int | None = None,
-    rebuild: bool = False,
     progress: Progress | None = None,
-    timeout: float = LETTER_TIME_LIMIT,
-    tasks_per_worker: int = TASKS_PER_WORKER,
     final: bool = False,
 ) -> BuildReport:
     """Build the letters of these recipients (all by default) into out/<assessment>/, with index, overview and manifest.
 
-    Each letter is made in a worker process (`jobs` of them, the cores by default), under a time
-    limit of `timeout` seconds; its PDF comes from the cache when its HTML and assets are
-    unchanged. A write that fails (output/ read-only or full) stops the build with a LetterError;
-    what was written before stays whole. A template that does not compile is a LetterError too.
+    Each letter is judged (core.state) and made in a worker process of `service`, under its time
+    limit; its PDF comes from the cache when its HTML and assets are unchanged. A write that fails
+    (output/ read-only or full) stops the build with a LetterError; what was written before stays
+    whole. A template that does not compile is a LetterError too.
 
     A final build (the caller has checked that every letter is approved) goes into a new folder
     that replaces out/<assessment>/final/ whole, and only when every letter in it was made and
     verified; otherwise the new folder is removed and the old final/ is left as it was.
     """
-    out_root = (out or batch.project.output_dir).resolve()
-    folder = out_root / batch.assessment.slug
+    folder = (out or batch.project.output_dir).resolve() / batch.assessment.slug
     if not final:
-        return _build_into(folder, batch, slugs, formats, out_root, jobs, rebuild, progress, timeout, tasks_per_worker, final)
+        return _build_into(folder, batch, templates, service, slugs, formats, progress, final)
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(folder / FINAL_LOCK):  # one final build of an assessment at a time
         for stale in folder.glob(f"{STAGING_PREFIX}*"):  # left by a final build that was killed
             shutil.rmtree(stale, ignore_errors=True)
         staging = _new_folder(folder, STAGING_PREFIX)
         try:
-            report = _build_into(staging, batch, slugs, formats, out_root, jobs, rebuild, progress, timeout, tasks_per_worker, final)
+            report = _build_into(staging, batch, templates, service, slugs, formats, progress, final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -92,69 +89,59 @@ def build(
 def _build_into(
     out_dir: Path,
     batch: Batch,
+    templates: Templates,
+    service: PdfService,
     slugs: Sequence[str],
     formats: Sequence[str],
-    out_root: Path,
-    jobs: int | None,
-    rebuild: bool,
     progress: Progress | None,
-    timeout: float,
-    tasks_per_worker: int,
     final: bool,
 ) -> BuildReport:
     started = time.perf_counter()
     project, assessment = batch.project, batch.assessment
     items = batch.select(slugs)
-    templates = Templates(project.templates_dir)
     templates.compile(assessment.template)
-    overview = render_overview(templates, batch)
-
-    report = BuildReport(out_dir, [LetterResult(item, list(item.problems)) for item in items])
-    todo = {r.slug: r for r in report.results if not r.failed}
-    for result in report.results:
-        if result.failed and progress:
-            progress(result)
-
     want_pdf = "pdf" in formats
-    service = PdfService(
-        project,
-        out_root / ".cache" / "pdf",
-        jobs=jobs,
-        timeout=timeout,
-        letter_template=assessment.template,
-        pdf=want_pdf,
-        rebuild=rebuild,
-        tasks_per_worker=tasks_per_worker,
-    )
     remove_stale_temps(out_dir)
     remove_stale_temps(service.cache.folder)
-    documents = [(_OVERVIEW, Job(project.shown(out_dir / "overview.pdf"), html=overview))] if want_pdf else []
-    documents += [(slug, Job(r.item.shown, letter=(assessment, r.letter), pdf=want_pdf)) for slug, r in todo.items()]
-    overview_pdf = None
     output = _Output(project, out_dir)
-    with service:
-        for key, made in service.make(documents):
-            if key is _OVERVIEW:
-                overview_pdf = made
-                continue
-            result = todo[key]
-            _keep(result, made, formats, output, assessment, final)
-            if progress:
-                progress(result)
+
+    results: dict[str, LetterResult] = {}
+    for item in items:  # a file that cannot be read: nothing to send to a worker
+        if item.letter is None:
+            results[item.slug] = _tell(LetterResult(assess(templates, assessment, item)), progress)
+    jobs = [(item.slug, Job(item.shown, letter=(assessment, item), pdf=want_pdf)) for item in items if item.letter is not None]
+    by_slug = {item.slug: item for item in items}
+    for slug, made in service.make(jobs):
+        state = made.state or LetterState.unmade(by_slug[slug], assessment, made.problem)
+        results[slug] = _tell(_keep(state, made, formats, output, final), progress)
+    report = BuildReport(out_dir, [results[item.slug] for item in items])
+    # The letters not built now are shown as they stand too, judged here.
+    report.states = {
+        item.slug: results[item.slug].state if item.slug in results else assess(templates, assessment, item) for item in batch.letters
+    }
+    overview = render_overview(templates, batch, report.states.values())
+    overview_pdf = None
+    if want_pdf:
+        ((_, overview_pdf),) = service.make([(_OVERVIEW, Job(project.shown(out_dir / "overview.pdf"), html=overview))])
+        if overview_pdf.problem:
+            report.problems.append(overview_pdf.problem)
 
     if not final:
         _remove_what_no_letter_stands_for(batch, report, output)
     output.write(out_dir / "index.html", render_index(templates, batch, report, only_built=final))
     output.write(out_dir / "overview.html", overview)
-    if overview_pdf is not None:
-        if overview_pdf.problem:
-            report.problems.append(overview_pdf.problem)
-        else:
-            output.write(out_dir / "overview.pdf", overview_pdf.pdf)
+    if overview_pdf is not None and overview_pdf.pdf is not None:
+        output.write(out_dir / "overview.pdf", overview_pdf.pdf)
     with writing(project.shown(out_dir / MANIFEST), then="the letters are written, but not the manifest that records them"):
         write_manifest(batch, report, final)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _tell(result: LetterResult, progress: Progress | None) -> LetterResult:
+    if progress:
+        progress(result)
+    return result
 
 
 class _Output:
@@ -181,30 +168,29 @@ class _Output:
             self.changed = True
 
 
-def _keep(result: LetterResult, made: Made, formats: Sequence[str], output: _Output, assessment: Assessment, final: bool) -> None:
+def _keep(state: LetterState, made: Made, formats: Sequence[str], output: _Output, final: bool) -> LetterResult:
     """Write what a worker made of one letter. A letter that fails gets no PDF; a name too long for
     the file system fails this letter alone."""
-    if made.problem:
-        result.problems.append(made.problem)
     if made.pdf is not None:
-        result.pages = made.pages
-        over = page_limit_problem(assessment, result.letter, result.item.shown, made.pages)
-        result.problems += [over] if over else []
-    record = result.letter.approved if result.letter else None
-    if final and made.html is not None and (record is None or html_fingerprint(made.html, assessment.wording_sha256) != record.sha256):
-        # What the worker made must be what was approved: checked on the very HTML written.
-        result.problems.append(Problem(result.item.shown, f"the letter made is not the letter approved; {AGAIN}"))
+        state = state.with_pages(made.pages)
+    elif made.problem and made.state is not None:  # its PDF failed (a state made without the worker's holds its problem)
+        state = state.with_pages(made.problem)
+    result = LetterResult(state, rendered=made.rendered)
+    if final and state.html is not None and state.status is not Status.APPROVED:
+        # What the worker made must be what was approved: judged on the very HTML written.
+        result.problems.append(Problem(state.item.shown, f"the letter made is not the letter approved; {AGAIN}"))
     try:
-        if made.html is not None and "html" in formats:
+        if state.html is not None and "html" in formats:
             html = output.out_dir / "html" / f"{result.slug}.html"
-            output.write(html, made.html)
+            output.write(html, state.html)
             result.html = html
         if made.pdf is not None and not result.failed:
             pdf = output.out_dir / "pdf" / f"{result.slug}.pdf"
             output.write(pdf, made.pdf)
-            result.pdf, result.rendered = pdf, made.rendered
+            result.pdf = pdf
     except NameTooLong as exc:
         result.problems += exc.problems
+    return result
 
 
 def _remove_what_no_letter_stands_for(batch: Batch, report: BuildReport, output: _Output) -> None:
@@ -249,23 +235,27 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 def render_index(templates: Templates, batch: Batch, report: BuildReport, only_built: bool = False) -> str:
     """The index page of a build: every letter of the assessment (or, `only_built`, of the build), with its outcome, status and files."""
-    by_slug = {r.slug: r for r in report.results}
     entries = []
     for item in [r.item for r in report.results] if only_built else batch.letters:
-        result = by_slug.get(item.slug)
         html = report.out_dir / "html" / f"{item.slug}.html"
         pdf = report.out_dir / "pdf" / f"{item.slug}.pdf"
-        status = result.status if result else item.status
+        status = report.status(item.slug)
+        result = next((r for r in report.results if r.slug == item.slug), None)
+        errors = result.errors if result and result.failed else report.states[item.slug].errors
         letter = item.letter
         outcome = batch.assessment.category(letter.outcome) if letter else None
+        failed = status == FAILED
         entries.append(
             {
                 "name": item.name,
                 "outcome": outcome.label if outcome else None,
                 "status": status,
-                "html": None if status == FAILED or not html.exists() else f"html/{item.slug}.html",
-                "pdf": None if status == FAILED or not pdf.exists() else f"pdf/{item.slug}.pdf",
-                "error": "\n".join(str(p) for p in (result.problems if result else item.errors) if p.is_error),
+                "html": None if failed or not html.exists() else f"html/{item.slug}.html",
+                "pdf": None if failed or not pdf.exists() else f"pdf/{item.slug}.pdf",
+                "error": "\n".join(str(p) for p in errors),
             }
         )
-    return templates.render(INDEX_TEMPLATE, {"assessment": batch.assessment, "words": batch.recipients, "entries": entries})
+    counts = Counter(entry["status"] for entry in entries)
+    return templates.render(
+        INDEX_TEMPLATE, {"assessment": batch.assessment, "words": batch.recipients, "entries": entries, "counts": counts}
+    )

@@ -73,7 +73,7 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
         letters[item.slug] = {
             "recipient": letter.recipient.name if letter else None,
             "outcome": (letter.outcome or None) if letter else None,
-            "status": item.status,
+            "status": str(report.states[item.slug].status),
             "built": None if result is None else not result.failed,
             "pages": result.pages if result else None,
         }

@@ -6,10 +6,12 @@ templates/base/overview.html.j2.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hmicfrs_letters.core.models import PENDING
+from hmicfrs_letters.core.state import LetterState, Status
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import Batch
 
@@ -34,23 +36,26 @@ class OutcomeRow:
         return self.count - self.approved
 
 
-def overview_context(batch: Batch) -> dict[str, Any]:
-    """The overview's figures: recipients per outcome, and how many letters are pending, draft or unreadable."""
+def overview_context(batch: Batch, states: Iterable[LetterState]) -> dict[str, Any]:
+    """The overview's figures: recipients per outcome, and how many letters are pending, approved, draft
+    (or changed since approval, and so not approved) or unreadable, by each letter's state."""
     assessment = batch.assessment
     rows = {c.key: OutcomeRow(c.key, c.label) for c in assessment.categories}
     pending = OutcomeRow(PENDING, "")
     everyone = OutcomeRow("", "")  # a series without categories has no outcomes: its recipients in one row
-    invalid = []
-    for item in batch.letters:
-        letter = item.letter
+    invalid, approved, drafts, changed = [], 0, 0, 0
+    for state in states:
+        letter = state.item.letter
         if letter is None:
-            invalid.append(item.slug)
+            invalid.append(state.slug)
             continue
         row = rows.get(letter.outcome, pending) if assessment.graded else everyone
         row.names.append(letter.recipient.name)
-        row.approved += not letter.is_draft
+        row.approved += state.status is Status.APPROVED
+        approved += state.status is Status.APPROVED
+        changed += state.status is Status.CHANGED
+        drafts += state.status is not Status.APPROVED
     outcomes = list(rows.values())
-    letters = [item.letter for item in batch.letters if item.letter]
     return {
         "assessment": assessment,
         "words": batch.recipients,
@@ -59,13 +64,14 @@ def overview_context(batch: Batch) -> dict[str, Any]:
         "pending": pending,
         "total": len(batch.letters),
         "decided": sum(row.count for row in outcomes),
-        "approved": sum(not letter.is_draft for letter in letters),
-        "drafts": sum(letter.is_draft for letter in letters),
+        "approved": approved,
+        "drafts": drafts,  # every letter read that is not approved, those changed since approval among them
+        "changed": changed,
         "invalid": invalid,
         "largest": max([row.count for row in [*outcomes, pending]] + [1]),
     }
 
 
-def render_overview(templates: Templates, batch: Batch) -> str:
-    """The overview's HTML; its PDF is made with the letters' (build.bulk)."""
-    return templates.render(OVERVIEW_TEMPLATE, overview_context(batch))
+def render_overview(templates: Templates, batch: Batch, states: Iterable[LetterState]) -> str:
+    """The overview's HTML, from every letter's state; its PDF is made after the letters' (build.bulk)."""
+    return templates.render(OVERVIEW_TEMPLATE, overview_context(batch, states))

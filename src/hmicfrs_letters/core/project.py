@@ -44,6 +44,10 @@ class Project:
     def output_dir(self) -> Path:
         return self.root / "output"
 
+    def pdf_cache_dir(self, out: Path | None = None) -> Path:
+        """The content-addressed PDF cache of the builds into `out` (output/ by default), which every command shares."""
+        return (out or self.output_dir).resolve() / ".cache" / "pdf"
+
     @property
     def locks_dir(self) -> Path:
         """Where commands that rewrite a data file keep their lock files (core.files.HeldFile)."""

@@ -55,8 +55,12 @@ def field_values(assessment: Assessment, letter: Letter) -> dict[str, Any]:
     return values
 
 
-def letter_context(assessment: Assessment, letter: Letter, source: str) -> dict[str, Any]:
-    """Everything a letter template may use; YAML values arrive as data, never as markup."""
+def letter_context(assessment: Assessment, letter: Letter, source: str, state: str | None = None) -> dict[str, Any]:
+    """Everything a letter template may use; YAML values arrive as data, never as markup.
+
+    `state`: the letter's state as core.state decides it (draft, approved, changed), which the
+    letter shows; its file's status by default.
+    """
     return {
         "assessment": assessment,
         "recipient": letter.recipient,
@@ -70,9 +74,10 @@ def letter_context(assessment: Assessment, letter: Letter, source: str) -> dict[
         "salutation": letter.salutation,
         "copied_to": letter.copied_to,
         "source": source,
+        "state": str(state or letter.status),
     }
 
 
-def render_letter(templates: Templates, assessment: Assessment, letter: Letter, source: str) -> str:
+def render_letter(templates: Templates, assessment: Assessment, letter: Letter, source: str, state: str | None = None) -> str:
     """The letter as one standalone HTML document; LetterError, placed in the template, on an error inside it."""
-    return templates.render(assessment.template, letter_context(assessment, letter, source))
+    return templates.render(assessment.template, letter_context(assessment, letter, source, state))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,9 @@ class PdfService:
 
     `make` may be called many times, from several threads at once (the preview): each call runs
     in a pool of its own, taken from those left idle by earlier calls or started anew, so a slow
-    document holds up only the call that asked for it. `close` ends every worker.
+    document holds up only the call that asked for it; at most as many calls at once as there are
+    cores, and one call at a time makes a given document (the others then find it in the cache).
+    `close` ends every worker.
     """
 
     def __init__(
@@ -54,6 +57,8 @@ class PdfService:
         self._idle: list[WorkerPool] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._calls = threading.BoundedSemaphore(default_jobs())
+        self._making: dict[str, threading.Lock] = {}  # a lock for each document being made, by its HTML's key
 
     def __enter__(self) -> PdfService:
         return self
@@ -83,7 +88,31 @@ class PdfService:
                 todo[key] = job
         if not todo:
             return
-        pool, finished = self._take(len(todo)), False
+        if keep and len(todo) == 1 and (job := next(iter(todo.values()))).html is not None:
+            with self._making_one(self.cache.key(job.html)):
+                ((key, job),) = todo.items()
+                cached = self._cached(job)  # made by another call while this one waited
+                yield from [(key, cached)] if cached is not None else self._run(todo, keep)
+            return
+        yield from self._run(todo, keep)
+
+    @contextmanager
+    def _making_one(self, key: str) -> Iterator[None]:
+        with self._lock:
+            gate = self._making.setdefault(key, threading.Lock())
+        with gate:
+            yield
+        with self._lock:
+            self._making.pop(key, None)
+
+    def _run(self, todo: dict[Any, Job], keep: bool) -> Iterator[tuple[Any, Made]]:
+        self._calls.acquire()
+        try:
+            pool = self._take(len(todo))
+        except BaseException:
+            self._calls.release()
+            raise
+        finished = False
         try:
             for key, output in pool.run(todo.items()):
                 if isinstance(output, TaskFailed):
@@ -101,6 +130,7 @@ class PdfService:
                     self._idle.append(pool)
             if not reuse:
                 pool.close()
+            self._calls.release()
 
     def _cached(self, job: Job) -> Made | None:
         """The document made from the cache alone, when its HTML is known and its PDF is there."""

@@ -1,8 +1,9 @@
 """Inside a worker process: one document from its letter (or HTML) to a checked PDF.
 
 A worker is started once (`start`) with what every document of a run shares, then makes one
-document at a time (`make`), under the pool's time limit: the letter's HTML from the templates
-(a template that loops forever is stopped with its worker), its PDF from the cache or rendered,
+document at a time (`make`), under the pool's time limit: a letter's state (core.state: its HTML
+from the templates, its approval judged; a template that loops forever is stopped with its
+worker), its PDF from the cache or rendered,
 and a rendered PDF's own text checked against the HTML. The parent process keeps new PDFs in
 the cache; a PDF whose text fails the check never leaves the worker.
 """
@@ -12,21 +13,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hmicfrs_letters.core.errors import LetterError, Problem
-from hmicfrs_letters.core.models import Assessment, Letter
-from hmicfrs_letters.core.render import render_letter
+from hmicfrs_letters.core.errors import Problem
+from hmicfrs_letters.core.models import Assessment
+from hmicfrs_letters.core.state import LetterState, assess
 from hmicfrs_letters.core.templates import Templates
+from hmicfrs_letters.core.validate import LetterInput
 from hmicfrs_letters.pdf.cache import PdfCache
 from hmicfrs_letters.pdf.verify import check_rendered, pdf_text
 
 
 @dataclass(frozen=True)
 class Job:
-    """One document to make: its HTML, or the letter to render it from; `source` is where its problems are reported."""
+    """One document to make: its HTML, or the letter to judge and render (core.state); `source` is where its problems are reported."""
 
     source: str
     html: str | None = None
-    letter: tuple[Assessment, Letter] | None = None
+    letter: tuple[Assessment, LetterInput] | None = None
     pdf: bool = True
 
 
@@ -40,6 +42,7 @@ class Made:
     key: str = ""
     rendered: bool = False
     problem: Problem | None = None
+    state: LetterState | None = None  # a letter's, as core.state judged it here
 
 
 @dataclass
@@ -75,24 +78,24 @@ def start(templates_dir: Path, letter_template: str | None, cache_dir: Path, env
 def make(job: Job) -> Made:
     """One document: its HTML, then its PDF from the cache or rendered and checked."""
     assert _state is not None, "start() runs first in every worker"
-    html = job.html
-    if html is None:
-        assessment, letter = job.letter
-        try:
-            html = render_letter(_state.templates, assessment, letter, job.source)
-        except LetterError as exc:  # an error inside a template is this letter's failure
-            return Made(problem=exc.problems[0])
+    html, state = job.html, None
+    if job.letter is not None:
+        state = assess(_state.templates, *job.letter)
+        html = state.html
+        if state.failed:  # a template error, or its file's: nothing to lay out
+            return Made(html, state=state)
+    assert html is not None
     if not job.pdf:
-        return Made(html)
+        return Made(html, state=state)
     key = _state.cache.key(html)
     cached = None if _state.rebuild else _state.cache.get(key)
     if cached is not None:
-        return Made(html, *cached, key=key)
+        return Made(html, *cached, key=key, state=state)
     try:
         if _state.renderer is None:
             raise _state.error or RuntimeError("no PDF renderer")
         rendered = _state.renderer.render(html)
         check_rendered(html, rendered.data, _state.css)  # raises unless the PDF's own text holds the letter
     except Exception as exc:
-        return Made(html, problem=Problem(job.source, f"PDF rendering failed: {type(exc).__name__}: {exc}"))
-    return Made(html, rendered.data, rendered.pages, key, rendered=True)
+        return Made(html, problem=Problem(job.source, f"PDF rendering failed: {type(exc).__name__}: {exc}"), state=state)
+    return Made(html, rendered.data, rendered.pages, key, rendered=True, state=state)

@@ -14,7 +14,6 @@ import threading
 import webbrowser
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import watchfiles
 from starlette.applications import Starlette
@@ -27,13 +26,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 
 from hmicfrs_letters.core.errors import LetterError, Problem
-from hmicfrs_letters.core.models import INVALID, PENDING, STATUSES, Category
-from hmicfrs_letters.core.templates import Templates
-from hmicfrs_letters.preview.editor import editor_routes
-from hmicfrs_letters.preview.state import SORTS, Change, LetterView, Preview, select
+from hmicfrs_letters.core.models import PENDING, Category
+from hmicfrs_letters.core.state import Status
+from hmicfrs_letters.preview import editor, forms
+from hmicfrs_letters.preview.responses import HEADERS, LETTER_CSP, page, problems_page, view_of
+from hmicfrs_letters.preview.state import SORTS, Change, Preview, select
 
-# The preview's own pages: package data, the same for every project.
-PAGES = Templates(Path(__file__).parent / "pages", shown="hmicfrs_letters/preview/pages")
 RELOAD_JS = Path(__file__).parent / "pages" / "reload.js"
 # Changes are grouped while files keep changing for STEP_MS (an editor's save is several
 # events within a few milliseconds), and for at most DEBOUNCE_MS.
@@ -41,16 +39,6 @@ STEP_MS, DEBOUNCE_MS = 30, 250
 # How often the watched folders are checked for having been removed or replaced.
 RECHECK_MS = 500
 KEEPALIVE_SECONDS = 15.0
-
-# Drafts are confidential: pages are never cached, never framed by another site, never run a
-# script they did not get from this server; letters themselves run no script at all. No address
-# leaks to another site; within this one a page's posts carry their origin, which they must.
-_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
-_PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; frame-src 'self'; "
-    "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-_LETTER_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 
 
 class Broadcast:
@@ -131,120 +119,118 @@ async def _reload(preview: Preview, broadcast: Broadcast, paths: Sequence[Path])
         broadcast.publish(change.event())
 
 
+def home(request: Request) -> Response:
+    """Every assessment the preview shows; straight to its letters when there is only one."""
+    preview = request.app.state.preview
+    if preview.only is not None:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/{preview.only.slug}/{query}", headers=HEADERS)
+    return page(request, "home.html.j2", series=list(preview.series.values()))
+
+
+def index(request: Request) -> Response:
+    """One assessment's letters, filtered and sorted as the query asks."""
+    preview = request.app.state.preview
+    try:
+        series = preview.get(request.path_params["assessment"])
+    except LetterError as exc:
+        return problems_page(request, exc.problems, 404)
+    several = len(preview.series) > 1
+    if series.batch is None:
+        return page(
+            request, "index.html.j2", 500, series=series, several=several, assessment=None, failure=series.failure, problems=series.failure
+        )
+    filters = {name: request.query_params.get(name, "") for name in ("outcome", "status", "sort")}
+    views = series.all_views()
+    assessment = series.batch.assessment
+    return page(
+        request,
+        "index.html.j2",
+        series=series,
+        several=several,
+        assessment=assessment,
+        words=series.batch.recipients,
+        failure=[],
+        views=views,
+        rows=select(views, **filters),
+        general=series.general_problems(),
+        outcomes=[*assessment.categories, Category(PENDING, "Pending")] if assessment.graded else [],
+        statuses=[str(status) for status in Status],
+        sorts=SORTS,
+        filters=filters,
+    )
+
+
+def letter_html(request: Request) -> Response:
+    """The letter itself, for the page's frame: no script, no form."""
+    view = view_of(request, in_frame=True)
+    if isinstance(view, Response):
+        return view
+    if view.html is None:
+        return problems_page(request, view.errors, 422, in_frame=True)
+    return HTMLResponse(view.html, headers={**HEADERS, "Content-Security-Policy": LETTER_CSP})
+
+
+def letter_pdf(request: Request) -> Response:
+    """The letter's PDF, made as a build makes it."""
+    view = view_of(request)
+    if isinstance(view, Response):
+        return view
+    if view.html is None or view.errors:
+        return problems_page(request, view.errors, 422)
+    try:
+        pdf = request.app.state.preview.pdf(view)
+    except LetterError as exc:  # as in `letters build`: this letter's failure, not the server's
+        return problems_page(request, exc.problems, 500)
+    filename = f"{view.assessment}-{view.slug}.pdf"
+    return Response(pdf, media_type="application/pdf", headers={**HEADERS, "Content-Disposition": f'inline; filename="{filename}"'})
+
+
+def script(request: Request) -> Response:
+    return Response(RELOAD_JS.read_bytes(), media_type="text/javascript", headers=HEADERS)
+
+
+async def events(request: Request) -> Response:
+    """The live-reload stream: every change, naming the letters it touched."""
+    preview, broadcast = request.app.state.preview, request.app.state.broadcast
+
+    async def stream() -> AsyncIterator[str]:
+        with broadcast.subscribe() as queue:
+            # On (re)connecting a page learns the current version, and so whether it missed a change.
+            yield f"retry: 500\ndata: {Change(preview.version, every_letter=True).event()}\n\n"
+            while True:
+                try:
+                    message = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                if message is None:
+                    return
+                yield f"data: {message}\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={**HEADERS, "X-Accel-Buffering": "no"})
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    return problems_page(request, [Problem(request.url.path, "no such page")], status)
+
+
+# The .html and .pdf routes come first: "/{assessment}/letters/{slug}" would match "cleveland.pdf" too.
+ROUTES = [
+    Route("/", home),
+    Route("/events", events),
+    Route("/_preview/reload.js", script),
+    Route("/{assessment}/", index),
+    Route("/{assessment}/letters/{slug}.html", letter_html),
+    Route("/{assessment}/letters/{slug}.pdf", letter_pdf),
+    *editor.ROUTES,
+]
+
+
 def create_app(preview: Preview, allowed_hosts: Sequence[str] = ("*",), watching: bool = True, open_url: str | None = None) -> Starlette:
     """The preview's routes over one Preview; `watching` starts the file watcher with the app."""
     broadcast = Broadcast()
-
-    def page(template: str, status: int = 200, csp: str = _PAGE_CSP, **context: Any) -> Response:
-        html = PAGES.render(template, {"version": preview.version, **context})
-        return HTMLResponse(html, status, headers={**_HEADERS, "Content-Security-Policy": csp})
-
-    def problems_page(problems: Sequence[Problem], status: int, in_frame: bool = False) -> Response:
-        return page(
-            "error.html.j2",
-            status,
-            csp=_LETTER_CSP if in_frame else _PAGE_CSP,
-            problems=problems,
-            in_frame=in_frame,
-            missing=status == 404,
-        )
-
-    def view_or_error(request: Request, in_frame: bool = False) -> LetterView | Response:
-        try:
-            series = preview.get(request.path_params["assessment"])
-        except LetterError as exc:
-            return problems_page(exc.problems, 404, in_frame)
-        try:
-            return series.view(request.path_params["slug"])
-        except LetterError as exc:
-            return problems_page(exc.problems, 404 if series.batch is not None else 500, in_frame)
-
-    def home(request: Request) -> Response:
-        """Every assessment the preview shows; straight to its letters when there is only one."""
-        if preview.only is not None:
-            query = f"?{request.url.query}" if request.url.query else ""
-            return RedirectResponse(f"/{preview.only.slug}/{query}", headers=_HEADERS)
-        return page("home.html.j2", series=list(preview.series.values()))
-
-    def index(request: Request) -> Response:
-        try:
-            series = preview.get(request.path_params["assessment"])
-        except LetterError as exc:
-            return problems_page(exc.problems, 404)
-        query = request.query_params
-        filters = {name: query.get(name, "") for name in ("outcome", "status", "sort")}
-        if series.batch is None:
-            return page(
-                "index.html.j2",
-                500,
-                series=series,
-                several=len(preview.series) > 1,
-                assessment=None,
-                failure=series.failure,
-                problems=series.failure,
-            )
-        views = series.all_views()
-        assessment = series.batch.assessment
-        return page(
-            "index.html.j2",
-            series=series,
-            several=len(preview.series) > 1,
-            assessment=assessment,
-            words=series.batch.recipients,
-            failure=[],
-            views=views,
-            rows=select(views, **filters),
-            general=series.general_problems(),
-            outcomes=[*assessment.categories, Category(PENDING, "Pending")] if assessment.graded else [],
-            statuses=[*STATUSES, INVALID],
-            sorts=SORTS,
-            filters=filters,
-        )
-
-    def letter_html(request: Request) -> Response:
-        view = view_or_error(request, in_frame=True)
-        if isinstance(view, Response):
-            return view
-        if view.html is None:
-            return problems_page(view.errors, 422, in_frame=True)
-        return HTMLResponse(view.html, headers={**_HEADERS, "Content-Security-Policy": _LETTER_CSP})
-
-    def letter_pdf(request: Request) -> Response:
-        view = view_or_error(request)
-        if isinstance(view, Response):
-            return view
-        if view.html is None or view.errors:
-            return problems_page(view.errors, 422)
-        try:
-            pdf = preview.pdf(view)
-        except LetterError as exc:  # as in `letters build`: this letter's failure, not the server's
-            return problems_page(exc.problems, 500)
-        filename = f"{view.assessment}-{view.slug}.pdf"
-        return Response(pdf, media_type="application/pdf", headers={**_HEADERS, "Content-Disposition": f'inline; filename="{filename}"'})
-
-    def script(request: Request) -> Response:
-        return Response(RELOAD_JS.read_bytes(), media_type="text/javascript", headers=_HEADERS)
-
-    async def events(request: Request) -> Response:
-        async def stream() -> AsyncIterator[str]:
-            with broadcast.subscribe() as queue:
-                # On (re)connecting a page learns the current version, and so whether it missed a change.
-                yield f"retry: 500\ndata: {Change(preview.version, every_letter=True).event()}\n\n"
-                while True:
-                    try:
-                        message = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
-                    except TimeoutError:
-                        yield ": keep-alive\n\n"
-                        continue
-                    if message is None:
-                        return
-                    yield f"data: {message}\n\n"
-
-        return StreamingResponse(stream(), media_type="text/event-stream", headers={**_HEADERS, "X-Accel-Buffering": "no"})
-
-    async def not_found(request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 404
-        return problems_page([Problem(request.url.path, "no such page")], status)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -260,19 +246,10 @@ def create_app(preview: Preview, allowed_hosts: Sequence[str] = ("*",), watching
                 await task
             preview.close()
 
-    # The .html and .pdf routes come first: "/{assessment}/letters/{slug}" would match "cleveland.pdf" too.
-    routes = [
-        Route("/", home),
-        Route("/events", events),
-        Route("/_preview/reload.js", script),
-        Route("/{assessment}/", index),
-        Route("/{assessment}/letters/{slug}.html", letter_html),
-        Route("/{assessment}/letters/{slug}.pdf", letter_pdf),
-        *editor_routes(preview, lambda change: broadcast.publish(change.event()), page, problems_page),
-    ]
     # Checking the Host header keeps a web page elsewhere from reading drafts through DNS rebinding.
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))]
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan)
+    app = Starlette(routes=ROUTES, middleware=middleware, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan)
     app.state.preview = preview
     app.state.broadcast = broadcast
+    app.state.guard = forms.Guard()
     return app

@@ -10,12 +10,13 @@ silently: a file changed since the page was made is a conflict, shown with both 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -26,10 +27,12 @@ from hmicfrs_letters.core.load import parse_yaml
 from hmicfrs_letters.core.models import PENDING, Assessment, Category
 from hmicfrs_letters.preview import forms
 from hmicfrs_letters.preview.compare import tracked_changes
-from hmicfrs_letters.preview.state import Change, LetterView, Preview
+from hmicfrs_letters.preview.responses import page, problems_page, view_of
+from hmicfrs_letters.preview.state import LetterView, Preview
 from hmicfrs_letters.workflow.approve import approve, default_approver
 from hmicfrs_letters.workflow.edit import Conflict, letter_file, save, set_draft
 from hmicfrs_letters.workflow.new import STANDARD_FIELD, new_letter
+from hmicfrs_letters.workflow.series import Workflow
 
 EDITOR_JS = Path(__file__).parent / "pages" / "editor.js"
 # What the page says after a change, by the word in its address (?done=…).
@@ -39,196 +42,219 @@ DONE = {
     "draft": "Set back to draft.",
     "started": "Draft started from the outcome's standard findings. Make them this letter's own, then save.",
 }
-Page = Callable[..., Response]
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
-def editor_routes(preview: Preview, publish: Callable[[Change], None], page: Page, problems_page: Page) -> list[Route]:
-    """The letter page's routes: the page, its form's posts, the live look as one types, and the comparison."""
-    guard = forms.Guard()
+def _preview(request: Request) -> Preview:
+    return request.app.state.preview
 
-    def letter_page(request: Request) -> Response:
-        view = _view(request)
-        if isinstance(view, Response):
-            return view
-        done = DONE.get(request.query_params.get("done", ""))
-        return render(view, notice=done)
 
-    def render(view: LetterView, status: int = 200, posted: Mapping[str, Any] | None = None, **extra: Any) -> Response:
-        """The letter page: the form filled from the file (or from what was posted), the checklist, the letter."""
-        series = preview.get(view.assessment)
-        batch = series.loaded()
-        try:
-            file = letter_file(batch, view.slug)
-        except LetterError as exc:  # a FIFO or a link out of data/ in its place: nothing to fill a form from
-            return problems_page(exc.problems, 500)
-        raw = _mapping(file.text)
-        readiness = preview.readiness(view) if view.html is not None else None
-        problems = list(extra.pop("problems", view.problems))
-        extra.setdefault("notice", None)
-        extra.setdefault("failed", None)
+async def _guarded_form(request: Request) -> FormData | str:
+    """The posted form, or why the request may not change anything (forms.Guard): the one token check."""
+    form = await request.form()
+    refusal = request.app.state.guard.refusal(
+        form.get("token"), request.headers.get("origin"), request.headers.get("referer"), request.headers.get("host")
+    )
+    return refusal or form
+
+
+def letter_page(request: Request) -> Response:
+    """The letter page: the form, the checklist and the letter, with a word on what was just done."""
+    view = view_of(request)
+    if isinstance(view, Response):
+        return view
+    return _letter_page(request, view, notice=DONE.get(request.query_params.get("done", "")))
+
+
+def _letter_page(request: Request, view: LetterView, status: int = 200, posted: Mapping[str, Any] | None = None, **extra: Any) -> Response:
+    """The letter page: the form filled from the file (or from what was posted), the checklist, the letter."""
+    preview = _preview(request)
+    work = preview.get(view.assessment).loaded()
+    try:
+        file = letter_file(work.batch, view.slug)
+    except LetterError as exc:  # a FIFO or a link out of data/ in its place: nothing to fill a form from
+        return problems_page(request, exc.problems, 500)
+    readiness = None
+    if view.html is not None:
+        view, readiness = preview.readiness(view)
+    problems = list(extra.pop("problems", view.problems))
+    extra.setdefault("notice", None)
+    extra.setdefault("failed", None)
+    return page(
+        request,
+        "letter.html.j2",
+        status,
+        view=view,
+        readiness=readiness,
+        assessment=work.assessment,
+        words=work.batch.recipients,
+        file=file,
+        controls=_controls(work.assessment, _mapping(file.text), posted),
+        outcomes=[*work.assessment.categories, Category(PENDING, "Pending: not decided yet")],
+        by_field=_by_field(problems),
+        problems=problems,
+        started=bool(view.item.letter and view.item.letter.values),
+        token=request.app.state.guard.token,
+        approver=default_approver(preview.project) or "",
+        standard=_standard(work.assessment, view),
+        approved_copy=preview.project.approved_copy(view.assessment, view.slug).is_file(),
+        **extra,
+    )
+
+
+async def letter_post(request: Request) -> Response:
+    """The form's post: save, approve, set back to draft or start a draft, then back to the page (303)."""
+    form = await _guarded_form(request)
+    if isinstance(form, str):
+        return problems_page(request, [Problem(request.url.path, form)], 403)
+    view = view_of(request)
+    if isinstance(view, Response):
+        return view
+    action = str(form.get("action", ""))
+    if action not in ACTIONS:
+        return problems_page(request, [Problem(request.url.path, f"no such action: {action[:40]!r}")], 400)
+    return await run_in_threadpool(_act, request, view, action, form)
+
+
+def _act(request: Request, view: LetterView, action: str, form: FormData) -> Response:
+    """Do what the form asks, on the command line's rules; back to the page, or the page again with why not."""
+    preview = _preview(request)
+    work = preview.get(view.assessment).loaded()
+    try:
+        refused = ACTIONS[action](work, view, form)
+    except Conflict as conflict:
+        posted = [(name, str(value)) for name, value in form.multi_items() if name not in ("token", "version", "action")]
         return page(
-            "letter.html.j2",
-            status,
+            request,
+            "conflict.html.j2",
+            409,
             view=view,
-            readiness=readiness,
-            assessment=batch.assessment,
-            words=batch.recipients,
-            file=file,
-            controls=_controls(batch.assessment, raw, posted),
-            outcomes=[*batch.assessment.categories, Category(PENDING, "Pending: not decided yet")],
-            by_field=_by_field(problems),
-            problems=problems,
-            started=bool(view.item.letter and view.item.letter.values),
-            token=guard.token,
-            approver=default_approver(preview.project) or "",
-            standard=_standard(batch.assessment, view),
-            approved_copy=preview.project.approved_copy(view.assessment, view.slug).is_file(),
-            **extra,
+            theirs=conflict.theirs,
+            mine=conflict.mine.decode("utf-8", errors="replace"),
+            posted=posted if action == "save" else [],
+            token=request.app.state.guard.token,
+            problems=conflict.problems,
         )
+    except LetterError as exc:
+        failed = "Not done: " + "; ".join(p.message for p in exc.problems)
+        return _letter_page(request, view, 422, posted=form if action == "save" else None, failed=failed)
+    if refused is not None:
+        failed, problems = refused
+        extra = {"problems": problems} if problems is not None else {}
+        return _letter_page(request, view, 422, posted=form if action == "save" else None, failed=failed, **extra)
+    change = preview.reload([preview.project.letters_dir(view.assessment) / f"{view.slug}.yaml"])
+    if change is not None:
+        request.app.state.broadcast.publish(change.event())
+    done = {"save": "saved", "approve": "approved", "draft": "draft", "start": "started"}[action]
+    return RedirectResponse(f"{_url(view)}?{urlencode({'done': done})}", 303, headers=_NO_STORE)
 
-    async def letter_post(request: Request) -> Response:
-        form = await request.form()
-        refusal = guard.refusal(
-            form.get("token"), request.headers.get("origin"), request.headers.get("referer"), request.headers.get("host")
-        )
-        if refusal:
-            return problems_page([Problem(request.url.path, refusal)], 403)
-        view = _view(request)
-        if isinstance(view, Response):
-            return view
-        action = str(form.get("action", ""))
-        if action not in ("save", "approve", "draft", "start"):
-            return problems_page([Problem(request.url.path, f"no such action: {action[:40]!r}")], 400)
-        return await run_in_threadpool(act, view, action, form)
 
-    def act(view: LetterView, action: str, form: Mapping[str, Any]) -> Response:
-        """Do what the form asks, on the command line's rules; back to the page, or the page again with why not."""
-        batch = preview.get(view.assessment).loaded()
-        seen = str(form.get("version", ""))
-        try:
-            if action == "save":
-                values = forms.values(batch.assessment, form)
-                saved = save(batch, view.slug, values, seen)
-                if not saved.written:
-                    return render(view, 422, posted=form, problems=saved.item.problems, failed="Not saved: fix what is marked below.")
-            elif action == "draft":
-                set_draft(batch, view.slug, seen)
-            elif action == "start":
-                outcome = str(form.get("outcome", "")) or None
-                if letter_file(batch, view.slug).version != seen:
-                    raise Conflict(letter_file(batch, view.slug), b"")
-                new_letter(batch, view.slug, outcome if batch.assessment.graded else None)
-            else:
-                by = str(form.get("by", "")).strip()
-                if not by:
-                    return render(view, 422, failed="Not approved: give your name, as the approval records it.")
-                (result,) = approve(batch, [view.slug], by, seen={view.slug: seen})
-                if not result.approved:
-                    return render(view, 422, failed="Not approved: " + "; ".join(result.reasons))
-        except Conflict as conflict:
-            posted = [(name, str(value)) for name, value in form.multi_items() if name not in ("token", "version", "action")]
-            return page(
-                "conflict.html.j2",
-                409,
-                view=view,
-                theirs=conflict.theirs,
-                mine=conflict.mine.decode("utf-8", errors="replace"),
-                posted=posted if action == "save" else [],
-                token=guard.token,
-                problems=conflict.problems,
+Refusal = tuple[str, Sequence[Problem] | None] | None
+
+
+def _save(work: Workflow, view: LetterView, form: FormData) -> Refusal:
+    saved = save(work.batch, view.slug, forms.values(work.assessment, form), str(form.get("version", "")))
+    return None if saved.written else ("Not saved: fix what is marked below.", saved.item.problems)
+
+
+def _set_draft(work: Workflow, view: LetterView, form: FormData) -> Refusal:
+    set_draft(work.batch, view.slug, str(form.get("version", "")))
+    return None
+
+
+def _start(work: Workflow, view: LetterView, form: FormData) -> Refusal:
+    file = letter_file(work.batch, view.slug)
+    if file.version != str(form.get("version", "")):
+        raise Conflict(file, b"")
+    outcome = str(form.get("outcome", "")) or None
+    new_letter(work.batch, view.slug, outcome if work.assessment.graded else None)
+    return None
+
+
+def _approve(work: Workflow, view: LetterView, form: FormData) -> Refusal:
+    by = str(form.get("by", "")).strip()
+    if not by:
+        return "Not approved: give your name, as the approval records it.", None
+    (result,) = approve(work, [view.slug], by, seen={view.slug: str(form.get("version", ""))})
+    return None if result.approved else ("Not approved: " + "; ".join(result.reasons), None)
+
+
+ACTIONS = {"save": _save, "approve": _approve, "draft": _set_draft, "start": _start}
+
+
+async def live(request: Request) -> Response:
+    """The letter as the form's values make it, unsaved: its HTML, problems by field, pages and page breaks."""
+    form = await _guarded_form(request)
+    if isinstance(form, str):
+        return JSONResponse({"refused": form}, 403, headers=_NO_STORE)
+    view = view_of(request)
+    if isinstance(view, Response):
+        return JSONResponse({"refused": "no such letter"}, 404, headers=_NO_STORE)
+    preview = _preview(request)
+    try:
+        values = forms.values(preview.get(view.assessment).loaded().assessment, form)
+        # The letter first (milliseconds), its pages on a second ask (a PDF laid out: a tenth of a second or more).
+        pages = request.query_params.get("part") != "letter"
+        draft = await run_in_threadpool(preview.try_values, view.assessment, view.slug, values, pages)
+    except LetterError as exc:
+        return JSONResponse({"problems": [_json(p) for p in exc.problems]}, 422, headers=_NO_STORE)
+    return JSONResponse(
+        {
+            "html": draft.html,
+            "problems": [_json(p) for p in draft.problems],
+            "pages": draft.pages,
+            "limit": draft.limit,
+            "breaks": list(draft.breaks),
+        },
+        headers=_NO_STORE,
+    )
+
+
+def compare(request: Request) -> Response:
+    """Each Markdown field with its changes against the outcome's standard wording and the version last approved."""
+    view = view_of(request)
+    if isinstance(view, Response):
+        return view
+    project = _preview(request).project
+    work = _preview(request).get(view.assessment).loaded()
+    try:
+        current = _mapping(letter_file(work.batch, view.slug).text)
+    except LetterError as exc:
+        return problems_page(request, exc.problems, 500)
+    copy = project.approved_copy(view.assessment, view.slug)
+    try:
+        kept = read_data_file(project.data_dir, copy, project.shown(copy))
+    except LetterError:  # a copy that cannot be read is no approved version to compare with
+        kept = None
+    approved = _mapping(kept.decode("utf-8", errors="replace")) if kept is not None else None
+    sections = []
+    for spec in work.assessment.fields:
+        if spec.type != "markdown":
+            continue
+        text = _text(current.get(spec.name))
+        against = []
+        standard = _standard(work.assessment, view) if spec.name == STANDARD_FIELD else None
+        if standard:
+            against.append(
+                ("the standard wording for the outcome " + repr(standard.label), tracked_changes(standard.standard_findings, text))
             )
-        except LetterError as exc:
-            return render(
-                view, 422, posted=form if action == "save" else None, failed="Not done: " + "; ".join(p.message for p in exc.problems)
-            )
-        change = preview.reload([preview.project.letters_dir(view.assessment) / f"{view.slug}.yaml"])
-        if change is not None:
-            publish(change)
-        done = {"save": "saved", "approve": "approved", "draft": "draft", "start": "started"}[action]
-        return RedirectResponse(f"{_url(view)}?{urlencode({'done': done})}", 303, headers={"Cache-Control": "no-store"})
+        if approved is not None:
+            against.append(("the version last approved", tracked_changes(_text(approved.get(spec.name)), text)))
+        sections.append({"spec": spec, "against": against})
+    return page(request, "compare.html.j2", view=view, sections=sections, record=view.record)
 
-    async def live(request: Request) -> Response:
-        """The letter as the form's values make it, unsaved: its HTML, problems by field, pages and page breaks."""
-        form = await request.form()
-        refusal = guard.refusal(
-            form.get("token"), request.headers.get("origin"), request.headers.get("referer"), request.headers.get("host")
-        )
-        if refusal:
-            return JSONResponse({"refused": refusal}, 403, headers={"Cache-Control": "no-store"})
-        view = _view(request)
-        if isinstance(view, Response):
-            return JSONResponse({"refused": "no such letter"}, 404, headers={"Cache-Control": "no-store"})
-        try:
-            values = forms.values(preview.get(view.assessment).loaded().assessment, form)
-            # The letter first (milliseconds), its pages on a second ask (a PDF laid out: a tenth of a second or more).
-            pages = request.query_params.get("part") != "letter"
-            draft = await run_in_threadpool(preview.try_values, view.assessment, view.slug, values, pages)
-        except LetterError as exc:
-            return JSONResponse({"problems": [_json(p) for p in exc.problems]}, 422, headers={"Cache-Control": "no-store"})
-        return JSONResponse(
-            {
-                "html": draft.html,
-                "problems": [_json(p) for p in draft.problems],
-                "pages": draft.pages,
-                "limit": draft.limit,
-                "breaks": list(draft.breaks),
-            },
-            headers={"Cache-Control": "no-store"},
-        )
 
-    def compare(request: Request) -> Response:
-        view = _view(request)
-        if isinstance(view, Response):
-            return view
-        batch = preview.get(view.assessment).loaded()
-        try:
-            current = _mapping(letter_file(batch, view.slug).text)
-        except LetterError as exc:
-            return problems_page(exc.problems, 500)
-        copy = preview.project.approved_copy(view.assessment, view.slug)
-        try:
-            kept = read_data_file(preview.project.data_dir, copy, preview.project.shown(copy))
-        except LetterError:  # a copy that cannot be read is no approved version to compare with
-            kept = None
-        approved = _mapping(kept.decode("utf-8", errors="replace")) if kept is not None else None
-        sections = []
-        for spec in batch.assessment.fields:
-            if spec.type != "markdown":
-                continue
-            text = _text(current.get(spec.name))
-            against = []
-            standard = _standard(batch.assessment, view) if spec.name == STANDARD_FIELD else None
-            if standard:
-                against.append(
-                    ("the standard wording for the outcome " + repr(standard.label), tracked_changes(standard.standard_findings, text))
-                )
-            if approved is not None:
-                against.append(("the version last approved", tracked_changes(_text(approved.get(spec.name)), text)))
-            sections.append({"spec": spec, "against": against})
-        return page("compare.html.j2", view=view, sections=sections, record=view.record)
+def script(request: Request) -> Response:
+    return Response(EDITOR_JS.read_bytes(), media_type="text/javascript", headers={**_NO_STORE, "X-Content-Type-Options": "nosniff"})
 
-    def script(request: Request) -> Response:
-        return Response(
-            EDITOR_JS.read_bytes(), media_type="text/javascript", headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-        )
 
-    def _view(request: Request) -> LetterView | Response:
-        try:
-            series = preview.get(request.path_params["assessment"])
-        except LetterError as exc:
-            return problems_page(exc.problems, 404)
-        try:
-            return series.view(request.path_params["slug"])
-        except LetterError as exc:
-            return problems_page(exc.problems, 404 if series.batch is not None else 500)
-
-    return [
-        Route("/_preview/editor.js", script),
-        Route("/{assessment}/letters/{slug}/live", live, methods=["POST"]),
-        Route("/{assessment}/letters/{slug}/compare", compare),
-        Route("/{assessment}/letters/{slug}", letter_page, methods=["GET", "HEAD"]),
-        Route("/{assessment}/letters/{slug}", letter_post, methods=["POST"]),
-    ]
+ROUTES = [
+    Route("/_preview/editor.js", script),
+    Route("/{assessment}/letters/{slug}/live", live, methods=["POST"]),
+    Route("/{assessment}/letters/{slug}/compare", compare),
+    Route("/{assessment}/letters/{slug}", letter_page, methods=["GET", "HEAD"]),
+    Route("/{assessment}/letters/{slug}", letter_post, methods=["POST"]),
+]
 
 
 def _url(view: LetterView) -> str:

@@ -1,14 +1,13 @@
-"""The preview's state: the loaded assessment, each letter as rendered, and a version that moves with them.
+"""The preview's state: each assessment's Workflow, each letter's state as shown, and a version that moves with them.
 
-A thin layer over the core, like the CLI: load_batch reads the data, render_letter makes a
-letter's HTML when a page first asks for it (kept until that letter's inputs change), and its
-PDF is made on request along the build's one path (pdf.service), with the same text check, time
-limit and cache as `letters build`.
+A thin layer over the workflow, like the CLI: a Workflow reads each assessment's data and judges
+each letter (core.state) when a page first asks for it, kept until that letter's inputs change;
+its PDF is made on request along the build's one path (pdf.service), with the same text check,
+time limit and cache as `letters build`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 from collections import Counter
@@ -17,40 +16,51 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hmicfrs_letters.build.pages import page_counts
-from hmicfrs_letters.core.approval import approval_label, approval_problem
 from hmicfrs_letters.core.errors import LetterError, Problem
-from hmicfrs_letters.core.models import INVALID, SLUG, ApprovalRecord, Category, did_you_mean
+from hmicfrs_letters.core.models import SLUG, ApprovalRecord, Category, did_you_mean
 from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.core.render import render_letter
+from hmicfrs_letters.core.state import LetterState, Status
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import Batch, LetterInput, load_batch
-from hmicfrs_letters.pdf.service import LETTER_TIME_LIMIT, Job, PdfService
+from hmicfrs_letters.pdf.service import LETTER_TIME_LIMIT, Job
 from hmicfrs_letters.pdf.verify import page_starts
-from hmicfrs_letters.pool import default_jobs
-from hmicfrs_letters.workflow.approve import approval_reasons
-from hmicfrs_letters.workflow.check import check_batch
 from hmicfrs_letters.workflow.edit import letter_file, try_edit
+from hmicfrs_letters.workflow.series import Workflow
 
 SORTS = ("name", "outcome", "status", "problems")
 
 
 @dataclass(frozen=True)
 class LetterView:
-    """One letter as the preview shows it: its HTML when it could be rendered, and every problem `letters check` finds for it."""
+    """One letter as the preview shows it: its state (core.state), with every problem `letters check` finds for it."""
 
-    item: LetterInput
+    state: LetterState
     assessment: str
-    name: str
     outcome: Category | None
-    html: str | None
-    problems: tuple[Problem, ...]
-    approval: Problem | None = None  # why an approved letter's approval does not stand (also among the problems)
 
     @property
-    def approval_label(self) -> str | None:
-        """ "changed since approval" or "no approval record" when the approval does not stand."""
-        return approval_label(self.item, self.approval)
+    def item(self) -> LetterInput:
+        return self.state.item
+
+    @property
+    def name(self) -> str:
+        return self.state.name
+
+    @property
+    def html(self) -> str | None:
+        return self.state.html
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return tuple(self.state.all_problems)
+
+    @property
+    def approval(self) -> Problem | None:
+        return self.state.approval
+
+    @property
+    def title(self) -> str:
+        return self.state.title
 
     @property
     def record(self) -> ApprovalRecord | None:
@@ -71,7 +81,7 @@ class LetterView:
 
     @property
     def status(self) -> str:
-        return self.item.status if self.html is not None else INVALID
+        return str(self.state.status)
 
     @property
     def linkable(self) -> bool:
@@ -79,11 +89,11 @@ class LetterView:
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.is_error]
+        return self.state.errors
 
     @property
     def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if not p.is_error]
+        return self.state.warnings
 
 
 @dataclass(frozen=True)
@@ -124,60 +134,81 @@ class Change:
 
 
 class Series:
-    """One assessment as the preview shows it: its loaded batch (or why it cannot be loaded), each
-    letter as rendered (kept until its inputs change), and the problems outside its letters."""
+    """One assessment as the preview shows it: its Workflow (or why it cannot be loaded), each
+    letter's view (kept until its inputs change), and the problems outside its letters."""
 
     def __init__(self, preview: Preview, slug: str) -> None:
         self.preview, self.slug = preview, slug
+        self.work: Workflow | None = None
+        self.failure: list[Problem] = []
         self.views: dict[str, LetterView] = {}
         self.readiness: dict[str, Readiness] = {}
         self.general: list[Problem] | None = None
-        self.batch, self.failure = self.load()
+        self.load()
 
-    def load(self) -> tuple[Batch | None, list[Problem]]:
+    @property
+    def batch(self) -> Batch | None:
+        return self.work.batch if self.work and not self.failure else None
+
+    def load(self) -> None:
+        """Read the assessment's files again; the Workflow (its templates and PDF workers) is kept."""
         try:
-            return load_batch(self.preview.project, self.slug), []
+            batch = load_batch(self.preview.project, self.slug)
         except LetterError as exc:
-            return None, exc.problems
+            self.failure = exc.problems
+            return
+        self.failure = []
+        if self.work is None:
+            self.work = Workflow(batch, self.preview.templates, jobs=1, timeout=self.preview.timeout)
+        else:
+            self.work.batch, self.work.templates = batch, self.preview.templates
+            self.work.forget()
 
-    def loaded(self) -> Batch:
-        """The batch; LetterError with why when the assessment cannot be loaded."""
-        if self.batch is None:
+    def loaded(self) -> Workflow:
+        """The workflow; LetterError with why when the assessment cannot be loaded."""
+        if self.work is None or self.failure:
             raise LetterError(self.failure)
-        return self.batch
+        return self.work
 
     def view(self, slug: str) -> LetterView:
         """One letter; LetterError when the assessment cannot be loaded or has no such letter."""
         with self.preview.lock:
-            batch = self.loaded()
+            work = self.loaded()
             if slug not in self.views:
-                (item,) = batch.select([slug])
-                self.views[slug] = self.preview.render(batch, item)
+                (item,) = work.batch.select([slug])
+                state = work.state(item)
+                self.preview.renders[f"{self.slug}/{slug}"] += 1
+                self.views[slug] = LetterView(state, self.slug, work.assessment.category(item.letter.outcome) if item.letter else None)
             return self.views[slug]
 
     def all_views(self) -> list[LetterView]:
         with self.preview.lock:
-            return [self.view(item.slug) for item in self.loaded().letters]
+            return [self.view(item.slug) for item in self.loaded().batch.letters]
 
     def general_problems(self) -> list[Problem]:
         """Problems `letters check` finds outside the letters' own files: shared files and every template."""
         with self.preview.lock:
             if self.general is None:
-                self.general = check_batch(dataclasses.replace(self.loaded(), letters=[]))
+                self.general = self.loaded().general_problems()
             return self.general
 
     def reload(self) -> tuple[bool, set[str], bool]:
         """Read the data again: (every letter changed, the letters that changed, the index changed)."""
         old_batch, old_failure = self.batch, self.failure
-        self.batch, self.failure = self.load()
+        self.load()
         return _differences(old_batch, old_failure, self.batch, self.failure)
+
+    def close(self) -> None:
+        if self.work is not None:
+            self.work.close()
 
 
 class Preview:
     """The preview's state: every assessment it shows (all of the project's unless some are named),
-    each letter as rendered, and a version that moves with them.
+    each letter as judged and rendered, and a version that moves with them.
 
-    Thread-safe: pages are rendered in Starlette's thread pool while the watcher reloads.
+    Thread-safe: pages are rendered in Starlette's thread pool while the watcher reloads. PDFs
+    are made by each assessment's Workflow, along the build's one path (pdf.service).
     """
 
     def __init__(self, project: Project, assessments: Sequence[str] | None = (), timeout: float = LETTER_TIME_LIMIT) -> None:
@@ -185,14 +216,9 @@ class Preview:
         self.named = tuple(assessments or ())
         self.timeout = timeout  # for each PDF, as for each letter of a build
         self.version = 0
-        self.renders: Counter[str] = Counter()  # HTML renders by letter
+        self.renders: Counter[str] = Counter()  # letters judged and rendered, by assessment/slug
         self.pdf_renders = 0
         self.lock = threading.RLock()
-        # PDFs are made along the build's one path, a worker process for each request at a time,
-        # at most as many at once as there are cores; made anew when the PDF's assets change.
-        self._pdf_slots = threading.BoundedSemaphore(default_jobs())
-        self._pdfs: PdfService | None = None
-        self._making: dict[str, threading.Lock] = {}
         self.templates = Templates(project.templates_dir)
         self.series = {slug: Series(self, slug) for slug in project.select_assessments(self.named)}
 
@@ -214,11 +240,15 @@ class Preview:
         paths = [Path(p) for p in paths]
         templates = any(p.is_relative_to(self.project.templates_dir) for p in paths)
         with self.lock:
-            if any(p.is_relative_to(self.project.templates_dir / "assets") for p in paths) and self._pdfs is not None:
-                self._pdfs.close()  # the PDF stylesheet or fonts: new workers, and a new cache digest
-                self._pdfs = None
+            if any(p.is_relative_to(self.project.templates_dir / "assets") for p in paths):
+                for series in self.series.values():  # the PDF stylesheet or fonts: new workers, and a new cache digest
+                    series.close()
             if templates:
                 self.templates = Templates(self.project.templates_dir)
+                for series in self.series.values():
+                    if series.work is not None:
+                        series.work.templates = self.templates
+                        series.work.forget()
             every, letters, index = templates, set(), False
             if any(p.is_relative_to(self.project.data_dir) for p in paths):
                 if not self.named:  # an assessment added or removed while serving
@@ -227,6 +257,8 @@ class Preview:
                     except LetterError:  # data/ gone (being restored, say): each keeps its place, and its pages say why
                         slugs = list(self.series)
                     if slugs != list(self.series):
+                        for gone in self.series.keys() - set(slugs):
+                            self.series[gone].close()
                         self.series = {slug: self.series.get(slug) or Series(self, slug) for slug in slugs}
                         every = index = True
                 for series in self.series.values():
@@ -251,60 +283,32 @@ class Preview:
 
     # --- what pages show ----------------------------------------------------------------
 
-    def render(self, batch: Batch, item: LetterInput) -> LetterView:
-        """One letter as the preview shows it, rendered now."""
-        # In the file's order, as `letters check` prints them.
-        problems = tuple(sorted(item.problems, key=lambda p: (p.line or 0, p.column or 0)))
-        if item.letter is None:
-            return LetterView(item, batch.assessment.slug, item.name, None, None, problems)
-        outcome = batch.assessment.category(item.letter.outcome)
-        self.renders[f"{batch.assessment.slug}/{item.slug}"] += 1
-        try:
-            html = render_letter(self.templates, batch.assessment, item.letter, item.shown)
-            approval = approval_problem(self.templates, batch.assessment, item)
-        except LetterError as exc:  # an error inside a template is this letter's problem, as in `letters check`
-            return LetterView(item, batch.assessment.slug, item.name, outcome, None, (*problems, *exc.problems))
-        if approval:
-            problems = tuple(sorted((*problems, approval), key=lambda p: (p.line or 0, p.column or 0)))
-        return LetterView(item, batch.assessment.slug, item.name, outcome, html, problems, approval)
-
-    def readiness(self, view: LetterView) -> Readiness:
-        """The letter's page count and the reasons `letters approve` would give today, made along
-        approve's own path (its PDF from the shared cache, or made in a worker); kept until it changes."""
+    def readiness(self, view: LetterView) -> tuple[LetterView, Readiness]:
+        """The letter with its PDF's pages (the page limit among its problems), and the reasons `letters approve`
+        would give today, made along approve's own path (its PDF from the shared cache, or made in a worker);
+        kept until it changes."""
         assert view.html is not None
         series = self.get(view.assessment)
         with self.lock:
-            batch = series.loaded()
+            work = series.loaded()
             if view.slug in series.readiness:
-                return series.readiness[view.slug]
-            service = self._service()
-        standing = view.item.letter is not None and not view.item.letter.is_draft and view.approval is None
-        with self._pdf_slots:
-            counted = page_counts(batch, {view.slug: view.html}, service=service)[view.slug]
-            reasons = [] if standing else approval_reasons(batch, [view.item], self.templates, service)[view.slug]
-        ready = Readiness(None if isinstance(counted, Problem) else counted, batch.assessment.page_limit, tuple(reasons), not standing)
+                return series.views.get(view.slug, view), series.readiness[view.slug]
+        (paged,) = work.with_pages([view.state])
+        asked = view.state.status is not Status.APPROVED
+        reasons = work.blockers([view.state])[view.slug] if asked else []
+        ready = Readiness(paged.pages, work.assessment.page_limit, tuple(reasons), asked)
+        shown = LetterView(paged, view.assessment, view.outcome)
         with self.lock:
             if series.views.get(view.slug) is view:  # not changed meanwhile
+                series.views[view.slug] = shown
                 series.readiness[view.slug] = ready
-        return ready
-
-    def _service(self) -> PdfService:
-        if self._pdfs is None:
-            self._pdfs = PdfService(self.project, self.project.output_dir / ".cache" / "pdf", jobs=1, timeout=self.timeout)
-        return self._pdfs
+        return shown, ready
 
     def pdf(self, view: LetterView) -> bytes:
         """The letter's PDF, made as a build makes it; LetterError when it cannot be (its text fails the check, say)."""
         assert view.html is not None
-        with self.lock:
-            service = self._service()
-            key = service.cache.key(view.html)
-            # One request at a time makes a given PDF; the others then find it in the cache.
-            gate = self._making.setdefault(key, threading.Lock())
-        with gate, self._pdf_slots:
-            ((_, made),) = service.make([(view.slug, Job(view.item.shown, html=view.html))])
-        with self.lock:
-            self._making.pop(key, None)
+        work = self.get(view.assessment).loaded()
+        ((_, made),) = work.service.make([(view.slug, Job(view.item.shown, html=view.html))])
         if made.problem:
             raise LetterError(made.problem)
         self.pdf_renders += made.rendered
@@ -313,35 +317,23 @@ class Preview:
     def try_values(self, assessment: str, slug: str, values: Mapping[str, Any], lay_out: bool = True) -> Draft:
         """The letter as these values would make it and, with `lay_out`, laid out as its PDF would be:
         nothing is saved or cached."""
-        series = self.get(assessment)
         with self.lock:
-            batch = series.loaded()
-            templates = self.templates
-            service = self._service()
-        item = try_edit(batch, slug, values, letter_file(batch, slug).data)
-        problems = list(item.problems)
-        html = None
-        if item.letter is not None:
-            try:
-                html = render_letter(templates, batch.assessment, item.letter, item.shown)
-            except LetterError as exc:
-                problems += exc.problems
-        pages, breaks = None, ()
-        if lay_out and html is not None and not item.errors:
-            with self._pdf_slots:
-                ((_, made),) = service.make([(slug, Job(item.shown, html=html))], keep=False)
-            if made.problem:
-                problems.append(made.problem)
-            else:
-                pages, breaks = made.pages, tuple(page_starts(made.pdf))
-        return Draft(item, html, tuple(problems), pages, batch.assessment.page_limit, breaks)
+            work = self.get(assessment).loaded()
+        item = try_edit(work.batch, slug, values, letter_file(work.batch, slug).data)
+        state = work.state(item)
+        breaks: tuple[str, ...] = ()
+        if lay_out and not state.failed:
+            ((_, made),) = work.service.make([(slug, Job(item.shown, html=state.html))], keep=False)
+            state = state.with_pages(made.problem or made.pages)
+            if made.pdf is not None:
+                breaks = tuple(page_starts(made.pdf))
+        return Draft(item, state.html, tuple(state.all_problems), state.pages, work.assessment.page_limit, breaks)
 
     def close(self) -> None:
         """End the workers that make PDFs."""
         with self.lock:
-            if self._pdfs is not None:
-                self._pdfs.close()
-                self._pdfs = None
+            for series in self.series.values():
+                series.close()
 
 
 def _differences(

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 from hmicfrs_letters.core.errors import LetterError
 from hmicfrs_letters.core.render import render_letter
-from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.text import Passage, letter_passages
-from hmicfrs_letters.core.validate import Batch
+from hmicfrs_letters.workflow.series import Workflow
 
 # The parts of a letter that vary between letters, by their class in the templates.
 VARYING_PARTS = ("addressee", "salutation", "signature", "findings", "field")
@@ -35,9 +34,9 @@ def _part(passages: list[Passage]) -> str:
     return parts.pop() if len(parts) == 1 else FIXED
 
 
-def letter_diff(batch: Batch, first: str, second: str) -> list[Difference]:
+def letter_diff(work: Workflow, first: str, second: str) -> list[Difference]:
     """Where the letters of these two recipients differ, passage by passage."""
-    templates = Templates(batch.project.templates_dir)
+    batch, templates = work.batch, work.templates
     passages = []
     for item in batch.select([first, second]) if first != second else batch.select([first]) * 2:
         if item.letter is None:

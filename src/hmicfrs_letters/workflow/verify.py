@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.reading import read_project_file
-from hmicfrs_letters.core.render import render_letter
-from hmicfrs_letters.core.templates import Templates
-from hmicfrs_letters.core.validate import Batch
 from hmicfrs_letters.pdf.cache import MAX_ENTRY_BYTES
 from hmicfrs_letters.pdf.verify import describe, missing_passages
+from hmicfrs_letters.workflow.series import Workflow
 
 
 @dataclass
@@ -22,28 +18,24 @@ class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
 
 
-def verify_output(batch: Batch, slugs: Sequence[str] = (), out: Path | None = None, final: bool = False) -> VerifyReport:
+def verify_output(work: Workflow, final: bool = False) -> VerifyReport:
     """Check the PDFs already in out/<assessment>/pdf (or, `final`, in its final/ hand-over folder)
-    against the letters the data gives now; in final/, the letters it holds unless some are named."""
-    project = batch.project
-    templates = Templates(project.templates_dir)
-    folder = (out or project.output_dir).resolve() / batch.assessment.slug
+    against the chosen letters as the data gives them now (core.state: as they build); in final/,
+    the letters it holds unless some are chosen."""
+    project, batch, slugs = work.project, work.batch, work.chosen
+    folder = (work.out or project.output_dir).resolve() / batch.assessment.slug
     pdf_dir = folder / "final" / "pdf" if final else folder / "pdf"
     report = VerifyReport()
     if final and not slugs:
         slugs = sorted(path.stem for path in pdf_dir.glob("*.pdf"))
         if not slugs:
             report.problems.append(Problem(project.shown(folder / "final"), "no final build here; run `letters build --final`"))
-    for item in batch.select(slugs):
+    for state in work.states(batch.select(slugs)):
+        item, html = state.item, state.html
         path = pdf_dir / f"{item.slug}.pdf"
         shown = project.shown(path)
-        if item.letter is None:
-            report.problems += item.errors
-            continue
-        try:
-            html = render_letter(templates, batch.assessment, item.letter, item.shown)
-        except LetterError as exc:
-            report.problems += exc.problems
+        if html is None:
+            report.problems += [p for p in state.problems if p.is_error]
             continue
         try:  # as the engine reads every file: a FIFO or a link left in output/ is a problem, not a hang
             pdf = read_project_file(pdf_dir, path, shown, MAX_ENTRY_BYTES)

@@ -23,6 +23,7 @@ import typer
 from hmicfrs_letters import __version__
 from hmicfrs_letters.core.chars import json_safe, visible
 from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.status import REFUSALS
 from hmicfrs_letters.pdf import LETTER_TIME_LIMIT
 from hmicfrs_letters.pool import default_jobs
 
@@ -170,7 +171,15 @@ def build(
         int, typer.Option("--jobs", "-j", min=1, help="Worker processes rendering PDFs (default: the number of cores).")
     ] = default_jobs(),
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Render every PDF again, ignoring the cache.")] = False,
-    final: Annotated[bool, typer.Option("--final", help="The issued letters: refused while any is draft or pending.")] = False,
+    final: Annotated[
+        bool,
+        typer.Option(
+            "--final",
+            help="The letters to issue, into <assessment>/final/ (the hand-over folder). Refused when any letter it would build "
+            + ", ".join(REFUSALS[:-1])
+            + f" or {REFUSALS[-1]}; or when the fixed wording is not the approved wording.",
+        ),
+    ] = False,
     timeout: Annotated[
         float, typer.Option("--timeout", min=1, help="Seconds one letter may take before it fails and its worker is replaced.")
     ] = LETTER_TIME_LIMIT,
@@ -408,6 +417,9 @@ def verify(
     force: ForceAlias = None,
     out: OutOption = None,
     final: Annotated[bool, typer.Option("--final", help="Verify the final build's hand-over folder, <assessment>/final/.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Treat warnings (a hand-over folder that is not the whole series) as errors.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Check that each PDF in output/ holds its letter's text verbatim, as the data gives it now.
@@ -416,6 +428,7 @@ def verify(
     Examples:
       letters verify
       letters verify --final    (the hand-over folder of `letters build --final`)
+      letters verify --final --strict    (and it must hold the whole series)
       letters verify --recipient cleveland --out /tmp/letters
       letters verify --json
     """
@@ -426,7 +439,7 @@ def verify(
     with _reporting():
         works, problems = _works(ctx, assessment, _recipients(recipient, force), out=out)
         for work in works:
-            report = verify_output(work, final)
+            report = verify_output(work, final, strict)
             checked += [f"{work.assessment.slug}/{slug}" for slug in report.checked]
             problems += report.problems
     if as_json:
@@ -434,7 +447,7 @@ def verify(
     else:
         _fail(problems)
         typer.echo(f"Verified {len(checked)} PDFs, {len(problems)} problems")
-    if problems:
+    if any(p.is_error for p in problems):
         raise typer.Exit(1)
 
 

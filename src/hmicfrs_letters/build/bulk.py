@@ -256,6 +256,7 @@ def render_index(templates: Templates, batch: Batch, report: BuildReport, only_b
             }
         )
     counts = Counter(entry["status"] for entry in entries)
-    return templates.render(
-        INDEX_TEMPLATE, {"assessment": batch.assessment, "words": batch.recipients, "entries": entries, "counts": counts}
-    )
+    # A hand-over folder says at the top whether it holds the whole series, naming what it leaves out.
+    left_out = [(report.states[slug].name, why) for slug, why in report.left_out().items()] if only_built else []
+    context = {"assessment": batch.assessment, "words": batch.recipients, "entries": entries, "counts": counts}
+    return templates.render(INDEX_TEMPLATE, {**context, "final": only_built, "total": len(report.states), "left_out": left_out})

@@ -80,9 +80,12 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
         if letter and letter.approved:
             record = letter.approved
             letters[item.slug]["approved"] = {"by": record.by, "on": record.on.isoformat(), "sha256": record.sha256}
+    left_out = report.left_out() if final else {}
     return {
         "assessment": assessment.slug,
         "final": final,
+        # A hand-over folder says whether it is the whole series, and what it leaves out and why.
+        **({"complete": not left_out, "left_out": left_out} if final else {}),
         "wording_sha256": assessment.wording_sha256 or None,
         "versions": {
             "hmicfrs-letters": __version__,

@@ -82,6 +82,12 @@ class BuildReport:
     def rendered(self) -> int:
         return sum(r.rendered for r in self.results)
 
+    def left_out(self) -> dict[str, str]:
+        """The letters of the series this build does not hold, and why: what stops each being issued
+        (core.state's words: "draft, pending", "changed since it was approved by …"), or "not selected"."""
+        held = {r.slug for r in self.results}
+        return {slug: ", ".join(state.refusal()) or "not selected" for slug, state in self.states.items() if slug not in held}
+
     def status(self, slug: str) -> str:
         """A letter's status as this build's index shows it: failed when this build failed it."""
         results = {r.slug: r for r in self.results}

@@ -22,39 +22,16 @@ import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from hmicfrs_letters.core.approval import html_fingerprint
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.models import APPROVED, PENDING, Assessment
 from hmicfrs_letters.core.render import render_letter
+from hmicfrs_letters.core.status import TITLES, Status
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import LetterInput, approval_gaps
 
-
-class Status(StrEnum):
-    INVALID = "invalid"
-    DRAFT = "draft"
-    APPROVED = "approved"
-    CHANGED = "changed"
-
-
-# What each status is called on a page (`list` and JSON show the status itself).
-TITLES = {
-    Status.INVALID: "Cannot be made",
-    Status.DRAFT: "Draft",
-    Status.APPROVED: "Approved",
-    Status.CHANGED: "Changed since approval: not approved",
-}
 AGAIN = "approve it again or set it back to draft"
-# Every reason a final build refuses a letter, as `build --help` names them.
-REFUSALS = (
-    "draft",
-    "pending outcome",
-    "changed since it was approved (or marked approved without a record)",
-    "errors (its file, its template, its PDF, the page limit)",
-    "the fixed wording not the approved wording",
-)
 # The element the templates show where a field is still to be written.
 _TEMPLATE_PLACEHOLDER = re.compile(r"""class=["'][^"']*\bplaceholder\b""")
 

@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.models import PENDING, Category
-from hmicfrs_letters.core.state import Status
+from hmicfrs_letters.core.status import Status
 from hmicfrs_letters.preview import editor, forms
 from hmicfrs_letters.preview.responses import HEADERS, LETTER_CSP, page, problems_page, view_of
 from hmicfrs_letters.preview.state import SORTS, Change, Preview, select

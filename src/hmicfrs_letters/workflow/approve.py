@@ -26,7 +26,7 @@ from hmicfrs_letters.core.errors import LetterError
 from hmicfrs_letters.core.files import HeldFile, write_atomic, writing
 from hmicfrs_letters.core.models import ApprovalRecord
 from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.core.state import Status
+from hmicfrs_letters.core.status import Status
 from hmicfrs_letters.core.validate import LetterInput, read_letter_bytes
 from hmicfrs_letters.workflow.series import Workflow
 from hmicfrs_letters.workflow.yamledit import set_approval

@@ -1,0 +1,34 @@
+"""A letter's states and the words for them, written once; the rules that decide them are core.state.
+
+Kept apart and light (no import beyond the standard library), so that `letters --help` can name
+the reasons a final build refuses a letter without loading the engine.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    INVALID = "invalid"
+    DRAFT = "draft"
+    APPROVED = "approved"
+    CHANGED = "changed"
+
+
+# What each state is called on a page (`list` and JSON show the state itself).
+TITLES = {
+    Status.INVALID: "Cannot be made",
+    Status.DRAFT: "Draft",
+    Status.APPROVED: "Approved",
+    Status.CHANGED: "Changed since approval: not approved",
+}
+# Every reason a final build refuses a letter (core.state.LetterState.refusal), as `build --help` names them:
+# "refused when any letter it would build …".
+REFUSALS = (
+    "is a draft",
+    "has a pending outcome",
+    "changed since it was approved (or is marked approved without an approval record)",
+    "has errors (its file's, its template's, its PDF's, the page limit's)",
+    "cannot be read",
+)

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import letter_file
@@ -372,6 +372,21 @@ def _run_bounded(project: Path, *args: str):
     return outcome["result"]
 
 
+# Under an error in a YAML file, its lines with a marker under the place (core.yamlerrors.excerpt), indented.
+EXCERPT_LINE = re.compile(r"  [ \d]+ \| .*")
+
+
+def assert_only_our_errors(command: tuple[str, ...], stderr: str) -> None:
+    """Nothing but our own `Error: ` lines (each with the excerpt of its file under it, if any) and the count."""
+    after_error = False
+    for line in stderr.splitlines():
+        if EXCERPT_LINE.fullmatch(line):
+            assert after_error, (command, line)
+            continue
+        after_error = line.startswith("Error: ")
+        assert after_error or re.fullmatch(r"\d+ errors?, \d+ warnings?", line), (command, line)
+
+
 shapes = st.lists(
     st.tuples(st.sampled_from(PLACES), st.sampled_from(KINDS), st.binary(max_size=64)), min_size=1, max_size=4, unique_by=lambda t: t[0]
 )
@@ -379,6 +394,7 @@ shapes = st.lists(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(shape=shapes, build=st.booleans())
+@example(shape=[("data/recipients/police-forces.yaml", "garbage", b"%")], build=False)  # an error with its file's lines under it
 def test_any_shape_of_data_gives_letters_or_our_own_one_line_errors(tmp_path_factory, shape, build):
     root = tmp_path_factory.mktemp("shape")
     project = root / "project"
@@ -394,6 +410,5 @@ def test_any_shape_of_data_gives_letters_or_our_own_one_line_errors(tmp_path_fac
         result = _run_bounded(project, *command)
         assert result.exit_code in (0, 1), (command, result.output)
         assert SECRET not in result.output
-        for line in result.stderr.splitlines():  # nothing but our own errors and the count
-            assert line.startswith("Error: ") or re.fullmatch(r"\d+ errors?, \d+ warnings?", line), (command, line)
+        assert_only_our_errors(command, result.stderr)
     assert not (project / "output").exists() or not outputs_hold(project, SECRET)

@@ -54,10 +54,26 @@ def fixture_project(tmp_path_factory) -> Path:
     return make_project(tmp_path_factory.mktemp("fixture") / "project")
 
 
+@pytest.fixture(scope="session")
+def built_cache(tmp_path_factory) -> Path:
+    """The PDF cache of the fixture project once built (every letter's PDF and the overview's), made once a session.
+
+    A cache entry's key is its content (the letter's HTML, the assets, the versions), so a test's
+    project that starts with a copy renders only the letters it changed."""
+    project = make_project(tmp_path_factory.mktemp("built") / "project")
+    result = CliRunner().invoke(app, ["--project", str(project), "build"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return project / "output" / ".cache"
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project of its own that a test may change."""
-    return make_project(tmp_path / "project")
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A project of its own that a test may change, its PDF cache holding the fixture's letters (copies:
+    a test may damage its entries). A test marked `empty_cache` starts without one: it counts renders."""
+    root = make_project(tmp_path / "project")
+    if request.node.get_closest_marker("empty_cache") is None:
+        shutil.copytree(request.getfixturevalue("built_cache"), root / "output" / ".cache")
+    return root
 
 
 @pytest.fixture

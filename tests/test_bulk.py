@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from conftest import letter_file
@@ -15,6 +16,9 @@ from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.validate import load_batch
 from hmicfrs_letters.pdf.cache import PdfCache, environment_digest
 from textutil import fold, pdf_text
+
+# These tests count what a build renders and read the cache: every project starts with none.
+pytestmark = pytest.mark.empty_cache
 
 SOME = ["cleveland", "north-yorkshire", "kent", "sussex", "metropolitan", "dyfed-powys", "city-of-london", "gwent"]
 

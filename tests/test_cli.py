@@ -13,6 +13,7 @@ from conftest import letter_file
 from hmicfrs_letters.cli import app
 
 
+@pytest.mark.empty_cache
 def test_build_one_force_writes_html_pdf_and_index(letters, project):
     result = letters("build", "--force", "cleveland", "--jobs", "1")
     assert result.exit_code == 0, result.output

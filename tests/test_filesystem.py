@@ -165,6 +165,7 @@ def test_a_link_to_a_device_is_refused(project, letters):
     assert f"{KENT}: links to a file outside data/; the engine reads only files that are in it" in result.output
 
 
+@pytest.mark.empty_cache
 def test_fifos_left_in_the_output_and_the_cache_are_no_hang(project):
     assert run(project, "build", "--force", "kent").returncode == 0
     pdf = project / "output" / "apsp-2017" / "pdf" / "kent.pdf"

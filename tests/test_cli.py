@@ -77,7 +77,7 @@ def test_check_clean_data_has_only_warnings(letters):
 
 
 def test_check_strict_fails_on_drafts(letters):
-    result = letters("check", "--strict")
+    result = letters("check", "--no-pages", "--strict")
     assert result.exit_code == 1
     assert "113 errors, 0 warnings" in result.output
 

@@ -5,13 +5,21 @@ BIN := $(VENV)/bin
 # pip-tools, in a venv of its own so that it is never part of the locked stack.
 LOCK_TOOLS := .venv-lock
 
-.PHONY: letters test system-deps browser-deps lint clean lock
+.PHONY: letters test bench system-deps browser-deps lint clean lock
 
 letters: $(VENV)/.installed
 	$(BIN)/letters build
 
 test: $(VENV)/.installed-test node_modules/.installed
 	$(BIN)/python -m pytest
+
+# Speed, latency and load: scripts that print their figures against their floors and bounds, as
+# ratios (absolute times follow the machine's load). Not tests: `make test` asserts no timing.
+# (benchmarks/unextractable.py measures characters, not time: run it after upgrading WeasyPrint.)
+BENCHMARKS := benchmarks/bulk.py benchmarks/serve_latency.py benchmarks/load.py
+
+bench: $(VENV)/.installed-test node_modules/.installed
+	@for script in $(BENCHMARKS); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import os
 import threading
@@ -211,7 +212,9 @@ letter_keys = st.sampled_from(["outcome", "status", "findings", "recipient_name"
 letter_docs = st.dictionaries(letter_keys, yaml_values | st.sampled_from(["pending", "draft", "approved", "all-in-place", ""]), max_size=6)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)  # each example checks a letter: 0.1 s
 @given(doc=st.one_of(letter_docs, yaml_values))
 def test_any_yaml_document_gives_a_letter_or_our_own_errors(project, doc):
     letter_file(project, "kent").write_text(yaml.safe_dump(doc, allow_unicode=True))
@@ -219,7 +222,8 @@ def test_any_yaml_document_gives_a_letter_or_our_own_errors(project, doc):
 
     batch = load_batch(Project.at(project))
     (kent,) = batch.select(["kent"])
-    problems = check_batch(batch)
+    # The check of this one letter, up to its HTML: the other 42 are the fixture's, and a PDF is made from escaped HTML.
+    problems = check_batch(dataclasses.replace(batch, letters=[kent]), pages=False)
     if kent.letter is None:
         assert kent.errors and all(p.path == KENT for p in kent.errors)
     assert all(str(p) for p in problems)

@@ -6,8 +6,10 @@
 Each client fetches, in turn, the index, letter pages, letters and PDFs. Half-way through, the
 findings of one force are edited (in a copy of the project when this script starts the server);
 every client then keeps asking for that letter until it sees the new text, and the time from the
-save to each client's first sight of it is reported. Prints one JSON object: request count,
-errors, latency percentiles, the edit's latency per client (max), and the server's RSS over time.
+save to each client's first sight of it is reported. Prints the figures, each against its bound
+(errors: none; every client sees the edit within 1 s; the server's memory, once warm, within
+50 MB of where it was after the first seconds); with --json, one JSON object instead: request
+count, errors, latency percentiles, the edit's latency per client (max), the server's RSS over time.
 
 Sends traffic only to the loopback address it is given; it stops by itself.
 """
@@ -141,6 +143,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--slugs", default="cleveland,cumbria,kent,cheshire,north-yorkshire,derbyshire")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     args = parser.parse_args()
     slugs = args.slugs.split(",")
     server = None
@@ -167,7 +170,32 @@ def main() -> None:
             server.terminate()
             server.wait(10)
             shutil.rmtree(project, ignore_errors=True)
-    print(json.dumps(report))
+    print(json.dumps(report) if args.json else summary(report))
+
+
+# The bounds the figures are read against.
+EDIT_SEEN_BOUND_S = 1.0
+RSS_GROWTH_BOUND_MB = 50
+
+
+def summary(report: dict) -> str:
+    """The figures, each with its ratio to its bound (below 1 is within it)."""
+    rss = report["rss_mb"]
+    growth = max(rss[len(rss) // 2 :]) - max(rss[2:4]) if len(rss) >= 4 else float("nan")
+    seen = report["edit_seen_max_s"]
+    latency = report["latency_ms"]
+    return "\n".join(
+        [
+            f"{report['clients']} clients for {report['seconds']:g} s: {report['requests']} requests, {report['error_count']} errors",
+            f"latency (ms):                          p50 {latency['p50']}  p90 {latency['p90']}  p99 {latency['p99']}  max {latency['max']}",
+            f"clients that saw the edit:             {report['edit_seen_by']} of {report['clients']}",
+            f"edit seen, slowest client / {EDIT_SEEN_BOUND_S:g} s:   {seen / EDIT_SEEN_BOUND_S:.2f}"
+            if seen is not None
+            else "edit seen: never",
+            f"server memory growth / {RSS_GROWTH_BOUND_MB} MB:       {growth / RSS_GROWTH_BOUND_MB:.2f}  ({growth:.1f} MB; RSS {rss})",
+            *(f"error: {error}" for error in report["errors"]),
+        ]
+    )
 
 
 if __name__ == "__main__":

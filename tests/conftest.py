@@ -1,24 +1,39 @@
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from hmicfrs_letters.cli import app
-from hmicfrs_letters.pdf import WORKER_MODULES
-from hmicfrs_letters.pool import start_fork_server
+# The tests see one environment, whatever the caller's shell holds: no colour or terminal settings
+# (click and rich read them), a home folder of their own, and one git configuration, so that
+# `letters approve` without --by names the same approver on every machine. Set before the fork
+# server starts, since every worker inherits it.
+_CALLERS = ("NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+for _name in [*_CALLERS, *(name for name in os.environ if name.startswith(("GIT_", "XDG_")))]:
+    os.environ.pop(_name, None)
+_HOME = tempfile.mkdtemp(prefix="letters-tests-home-")
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+os.environ.update(
+    {
+        "TERM": "xterm-256color",
+        "HOME": _HOME,
+        "GIT_CONFIG_GLOBAL": str(Path(__file__).resolve().parent / "fixtures" / "gitconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+)
+
+from hmicfrs_letters.cli import app  # noqa: E402  (after the environment is set)
+from hmicfrs_letters.pdf import WORKER_MODULES  # noqa: E402
+from hmicfrs_letters.pool import start_fork_server  # noqa: E402
 
 # As the `letters` command does: the fork server imports WeasyPrint once, and every worker of
 # every test is forked from it. (It starts once per process: the first preload is the one kept.)
 start_fork_server(WORKER_MODULES)
-
-# `letters approve` names the approver from git's user.name when --by is not given: the tests see
-# one git configuration, the same on every machine, whatever the user's own.
-_GIT_CONFIG = Path(__file__).resolve().parent / "fixtures" / "gitconfig"
-os.environ.update({"GIT_CONFIG_GLOBAL": str(_GIT_CONFIG), "GIT_CONFIG_NOSYSTEM": "1"})
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -39,10 +54,26 @@ def fixture_project(tmp_path_factory) -> Path:
     return make_project(tmp_path_factory.mktemp("fixture") / "project")
 
 
+@pytest.fixture(scope="session")
+def built_cache(tmp_path_factory) -> Path:
+    """The PDF cache of the fixture project once built (every letter's PDF and the overview's), made once a session.
+
+    A cache entry's key is its content (the letter's HTML, the assets, the versions), so a test's
+    project that starts with a copy renders only the letters it changed."""
+    project = make_project(tmp_path_factory.mktemp("built") / "project")
+    result = CliRunner().invoke(app, ["--project", str(project), "build"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return project / "output" / ".cache"
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project of its own that a test may change."""
-    return make_project(tmp_path / "project")
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A project of its own that a test may change, its PDF cache holding the fixture's letters (copies:
+    a test may damage its entries). A test marked `empty_cache` starts without one: it counts renders."""
+    root = make_project(tmp_path / "project")
+    if request.node.get_closest_marker("empty_cache") is None:
+        shutil.copytree(request.getfixturevalue("built_cache"), root / "output" / ".cache")
+    return root
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ def test_malformed_shared_file_stops_the_build(letters, project):
 
 def test_missing_key_and_wrong_type(letters, project):
     write(project, "kent", "outcome: pending\nfindings: 42\n")
-    result = letters("check")
+    result = letters("check", "--no-pages")
     assert result.exit_code == 1
     assert f"{KENT}:1: missing required key 'status'" in result.output
     assert f"{KENT}:2: 'findings' should be text (put it in quotes), not a number" in result.output
@@ -72,14 +72,14 @@ def test_missing_key_and_wrong_type(letters, project):
 def test_wrong_type_in_assessment_file(letters, project):
     path = project / "data" / "assessments" / "apsp-2017.yaml"
     path.write_text(path.read_text().replace("date: 2017-10-02", "date: 2 October 2017"))
-    result = letters("check")
+    result = letters("check", "--no-pages")
     assert result.exit_code == 1
     assert "data/assessments/apsp-2017.yaml:4: 'date' should be a date written as YYYY-MM-DD, not text" in result.output.splitlines()
 
 
 def test_unknown_key_suggests_the_nearest(letters, project):
     write(project, "kent", "outcome: pending\nstatus: draft\nfindings: ''\nrecipent_name: Alan Pughsley QPM\n")
-    result = letters("check")
+    result = letters("check", "--no-pages")
     assert result.exit_code == 1
     assert f"{KENT}:4: unknown key 'recipent_name'; did you mean 'recipient_name'?" in result.output
 
@@ -96,7 +96,7 @@ def test_force_file_not_in_forces_yaml(letters, project):
 
 def test_outcome_not_a_category(letters, project):
     write(project, "kent", "outcome: started\nstatus: draft\nfindings: ''\n")
-    result = letters("check")
+    result = letters("check", "--no-pages")
     assert result.exit_code == 1
     assert (
         f"{KENT}:1: 'outcome' is 'started'; expected one of: insufficient-information, plans-not-commenced, "
@@ -106,7 +106,7 @@ def test_outcome_not_a_category(letters, project):
 
 def test_approved_letter_with_empty_findings(letters, project):
     write(project, "kent", "outcome: all-in-place\nstatus: approved\nfindings: '  '\n")
-    result = letters("check")
+    result = letters("check", "--no-pages")
     assert result.exit_code == 1
     assert f"{KENT}:3: approved, but 'findings' is not written; fix it or set 'status: draft'" in result.output
 
@@ -118,7 +118,7 @@ def test_raw_html_in_findings_is_shown_as_text(letters, project):
     html = (project / "output" / "apsp-2017" / "html" / "kent.html").read_text()
     assert "<script>" not in html and "<b>" not in html
     assert "We found &lt;script&gt;alert(1)&lt;/script&gt; and &lt;b&gt;bold&lt;/b&gt;." in html
-    assert f"{KENT}:3: warning: 'findings' contains HTML tags; they are printed as typed" in letters("check").output
+    assert f"{KENT}:3: warning: 'findings' contains HTML tags; they are printed as typed" in letters("check", "--no-pages").output
 
 
 def test_image_in_findings_is_rejected(letters, project):
@@ -142,7 +142,7 @@ def test_template_syntax_error(letters, project):
     text = path.read_text().replace("{% endblock %}", "{% endblok %}")
     path.write_text(text)
     line = text[: text.index("endblok")].count("\n") + 1
-    for command in (["check"], ["build"]):
+    for command in (["check", "--no-pages"], ["build"]):
         result = letters(*command)
         assert result.exit_code == 1
         assert f"templates/apsp-2017/letter.html.j2:{line}: Encountered unknown tag 'endblok'." in result.output
@@ -160,12 +160,12 @@ def test_undefined_variable_in_template(letters, project):
         f"Error: templates/apsp-2017/letter.html.j2:{line}: 'hmicfrs_letters.core.models.Recipient object' has no attribute 'nmae'"
         in result.output
     )
-    assert f"templates/apsp-2017/letter.html.j2:{line}:" in letters("check").output
+    assert f"templates/apsp-2017/letter.html.j2:{line}:" in letters("check", "--no-pages").output
 
 
 def test_file_that_is_not_utf8(letters, project):
     letter_file(project, "kent").write_bytes("outcome: pending\nstatus: draft\nfindings: 'caf\xe9'\n".encode("latin-1"))
-    result = letters("check")
+    result = letters("check", "--no-pages")
     assert result.exit_code == 1
     assert f"{KENT}:3:15: not UTF-8 text (byte 0xe9); save the file as UTF-8" in result.output
 

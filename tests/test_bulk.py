@@ -7,11 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from conftest import build_letters, letter_file
 from hmicfrs_letters.pdf.cache import PdfCache, environment_digest
 from textutil import fold, pdf_text
+
+# These tests count what a build renders and read the cache: every project starts with none.
+pytestmark = pytest.mark.empty_cache
 
 SOME = ["cleveland", "north-yorkshire", "kent", "sussex", "metropolitan", "dyfed-powys", "city-of-london", "gwent"]
 

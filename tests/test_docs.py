@@ -55,3 +55,53 @@ def test_adding_a_series_shows_exactly_the_files_the_series_tests_build():
     shown = series_blocks()
     files = {path.relative_to(series).as_posix(): path.read_text(encoding="utf-8") for path in series.rglob("*") if path.is_file()}
     assert shown == files
+
+
+INTERNALS = (ROOT / "docs" / "internals.md").read_text(encoding="utf-8")
+PACKAGE = ROOT / "src" / "hmicfrs_letters"
+
+
+def section(text: str, heading: str) -> str:
+    return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def module_map() -> dict[str, str]:
+    """The map of the layers in docs/internals.md: each entry (`launch.py`, `core/`, ...) with its text."""
+    entries = re.findall(
+        r"^- \*\*`([\w./]+)`\*\*(.*?)(?=^- \*\*`|^\S|\Z)", section(INTERNALS, "The layers"), flags=re.MULTILINE | re.DOTALL
+    )
+    return dict(entries)
+
+
+@pytest.mark.parametrize("module", sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")))
+def test_every_module_is_in_the_map_of_the_layers(module: str):
+    entries = module_map()
+    *folders, name = module.split("/")
+    if not folders and name in entries:  # a layer of its own: launch.py, cli.py
+        return
+    # A package's modules are named in its entry (its __init__.py by the entry itself); the package's
+    # own __init__.py and __main__.py in the entry point's.
+    entry = f"{folders[0]}/" if folders else "launch.py"
+    assert entry in entries, f"docs/internals.md's map has no entry for {entry}"
+    if name != "__init__.py" or not folders:
+        assert re.search(rf"`{re.escape(name.removesuffix('.py'))}(\.py)?`", entries[entry]), (
+            f"docs/internals.md's map does not name {module}"
+        )
+
+
+def test_the_steps_are_numbered_as_the_modules_docstrings_number_them():
+    """A module that is a step says so in its docstring ("Step 2, validate: ..."); the doc's list of steps agrees."""
+    steps = section(INTERNALS, "One letter's way through the layers")
+    told = set()
+    for path in PACKAGE.rglob("*.py"):
+        if found := re.match(r'"""Step (\d)([a-z]?), (\w+):', path.read_text(encoding="utf-8")):
+            number, part, name = found.groups()
+            told.add(number)
+            assert re.search(rf"^{number}\. \*\*{name.capitalize()}\*\*", steps, flags=re.MULTILINE), (
+                f"{path.name}: step {number} is not {name}"
+            )
+            assert not part or f"**{number}{part}.**" in steps, f"{path.name}: no step {number}{part}"
+    assert told >= {"1", "2", "3", "4"}
+    assert re.findall(r"^(\d)\. \*\*(\w+)\*\*", steps, flags=re.MULTILINE) == [
+        (str(n), name) for n, name in enumerate(["Load", "Validate", "Render", "Write", "Verify", "Issue"], start=1)
+    ]

@@ -165,6 +165,7 @@ def _private_temp(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "TMPDIR": str(temp)}
 
 
+@pytest.mark.empty_cache
 def test_a_build_leaves_nothing_in_the_temporary_folder(project, tmp_path):
     env = _private_temp(tmp_path)
     command = [sys.executable, "-m", "hmicfrs_letters", "--project", str(project), "build", *FORCES, "--jobs", "2"]
@@ -174,6 +175,7 @@ def test_a_build_leaves_nothing_in_the_temporary_folder(project, tmp_path):
     assert list(Path(env["TMPDIR"]).iterdir()) == []  # no weasyprint-* font folder, no scratch, no socket folder
 
 
+@pytest.mark.empty_cache
 def test_a_build_killed_part_way_leaves_no_partial_file_and_the_next_one_completes(project, tmp_path):
     env = _private_temp(tmp_path)
     command = [sys.executable, "-m", "hmicfrs_letters", "--project", str(project), "build", "--jobs", "2"]

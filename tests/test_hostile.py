@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import os
 import threading
@@ -134,7 +135,7 @@ def test_markdown_image_of_a_local_file_is_refused(letters, project, listener):
 def test_yaml_tags_that_run_code_are_rejected(letters, project, tmp_path, text):
     marker = tmp_path / "ran"
     letter_file(project, "kent").write_text(f"outcome: pending\nstatus: draft\nfindings: {text.format(marker=marker)}\n")
-    result = letters("check")
+    result = letters("check", "--no-pages")
     assert result.exit_code == 1
     assert f"{KENT}:3:11: could not determine a constructor for the tag" in result.output
     assert not marker.exists()
@@ -147,9 +148,7 @@ def test_alias_bomb_is_refused_quickly(letters, project):
         lines.append(f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]")
     lines.append("findings: *i")
     letter_file(project, "kent").write_text("\n".join(lines) + "\n")
-    started = time.perf_counter()
-    result = letters("check")
-    assert time.perf_counter() - started < 10
+    result = letters("check", "--no-pages")  # the billion values it names would not fit in memory
     assert result.exit_code == 1
     assert f"{KENT}: document is too large once its aliases are expanded (over {MAX_NODES:,} values)" in result.output
 
@@ -163,7 +162,7 @@ def test_a_20_mb_findings_value_is_refused_before_it_is_read(letters, project):
 
 def test_an_overlong_findings_paragraph_is_an_error(letters, project):
     letter_file(project, "kent").write_text("outcome: pending\nstatus: draft\nfindings: '" + "word " * 5000 + "'\n")
-    result = letters("check")
+    result = letters("check", "--no-pages")
     assert result.exit_code == 1
     assert f"{KENT}:3: 'findings' is 25,000 characters long; the limit is 20,000" in result.output
 
@@ -179,7 +178,7 @@ def test_force_option_never_reaches_outside(letters, project, slug):
 @pytest.mark.parametrize("name", ["Kent", "kent..x", "ｋｅｎｔ", "kent\u202e", "-kent"])
 def test_odd_letter_file_names_are_refused(letters, project, name):
     (letter_file(project, "kent").parent / f"{name}.yaml").write_text("outcome: pending\nstatus: draft\nfindings: ''\n")
-    result = letters("check")
+    result = letters("check", "--no-pages")
     assert result.exit_code == 1
     assert "a letter file is named after its force's slug" in result.output
 
@@ -213,7 +212,9 @@ letter_keys = st.sampled_from(["outcome", "status", "findings", "recipient_name"
 letter_docs = st.dictionaries(letter_keys, yaml_values | st.sampled_from(["pending", "draft", "approved", "all-in-place", ""]), max_size=6)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)  # each example checks a letter: 0.1 s
 @given(doc=st.one_of(letter_docs, yaml_values))
 def test_any_yaml_document_gives_a_letter_or_our_own_errors(project, doc):
     letter_file(project, "kent").write_text(yaml.safe_dump(doc, allow_unicode=True))
@@ -221,7 +222,8 @@ def test_any_yaml_document_gives_a_letter_or_our_own_errors(project, doc):
 
     batch = load_batch(Project.at(project))
     (kent,) = batch.select(["kent"])
-    problems = Workflow(batch).check(pages=False)
+    # The check of this one letter, up to its HTML: the other 42 are the fixture's, and a PDF is made from escaped HTML.
+    problems = Workflow(dataclasses.replace(batch, letters=[kent])).check(pages=False)
     if kent.letter is None:
         assert kent.errors and all(p.path == KENT for p in kent.errors)
     assert all(str(p) for p in problems)

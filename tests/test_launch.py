@@ -43,6 +43,7 @@ def test_commands_that_make_pdfs_start_the_fork_server_before_the_command_line_i
     assert "Usage: " in done.stdout
 
 
+@pytest.mark.empty_cache
 def test_python_dash_m_runs_the_same_entry_point(project):
     done = subprocess.run(
         [sys.executable, "-m", "hmicfrs_letters", "--project", str(project), "build", "--force", "gwent"],

@@ -123,7 +123,7 @@ def test_overview_pdf_and_manifest_are_built_with_the_letters(letters, project):
     assert manifest["versions"]["weasyprint"] == version("weasyprint")
     assert manifest["versions"]["hmicfrs-letters"] == __version__
     # The lock file the whole stack was installed from (make test installs from it), by its hash.
-    lock = Path(__file__).resolve().parent.parent / "requirements.lock"
+    lock = Path(__file__).resolve().parent.parent / "src" / "hmicfrs_letters" / "requirements.lock"
     assert manifest["lock"] == {"file": "requirements.lock", "sha256": sha(lock), "differs": {}}
     _, letters_data, _ = data(project)
     assert {slug: entry["status"] for slug, entry in manifest["letters"].items()} == {s: d["status"] for s, d in letters_data.items()}

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from editing import edit
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.render import render_letter
@@ -80,6 +82,7 @@ def test_letters_are_laid_out_in_worker_processes_not_in_the_checking_one(projec
     assert done.stdout.strip().endswith("weasyprint imported: False")
 
 
+@pytest.mark.empty_cache
 def test_a_letter_whose_pdf_fails_its_text_check_is_an_error_of_check_with_the_reason(letters, project):
     """`letters check` makes each PDF as a build does, so what would fail the build fails the check."""
     css = project / "templates" / "base" / "letter.css"

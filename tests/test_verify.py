@@ -30,7 +30,7 @@ def built_once(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def built(project, built_once) -> Path:
-    shutil.copytree(built_once / "output", project / "output")
+    shutil.copytree(built_once / "output", project / "output", dirs_exist_ok=True)  # beside the fixture's cache
     return project / OUT
 
 
@@ -68,6 +68,7 @@ def test_verify_reports_a_missing_or_unreadable_pdf(letters, built):
     assert f"Error: {OUT}/pdf/sussex.pdf: Sussex Police: no PDF; run `letters build`" in result.output
 
 
+@pytest.mark.empty_cache
 def test_the_build_refuses_a_pdf_whose_text_does_not_match(letters, project):
     """A stylesheet that changes what the PDF says (capitals, here) fails the letter; its PDF is neither written nor cached."""
     css = project / "templates" / "base" / "letter.css"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -82,13 +81,11 @@ def test_a_task_that_raises_fails_alone(pool):
 
 
 def test_a_task_over_the_time_limit_fails_alone_and_its_worker_is_replaced(pool):
-    started = time.monotonic()
     with pool(spin, jobs=1, timeout=1.5) as running:
         results = dict(running.run((n, n) for n in range(5)))
         assert running.started == 2  # the spinning worker was killed and a new one did the rest
     assert results[2] == TaskFailed("stopped after the time limit of 1.5 s; the worker was replaced")
     assert [results[n] for n in (0, 1, 3, 4)] == [0, 1, 3, 4]
-    assert time.monotonic() - started < 30
 
 
 @pytest.mark.parametrize("how", ["exit", "kill"])

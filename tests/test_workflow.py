@@ -287,6 +287,7 @@ def test_an_approved_letter_with_a_placeholder_fails_the_check(letters, project)
 # --- letters build --final -------------------------------------------------------------------
 
 
+@pytest.mark.empty_cache
 def test_final_build_refuses_drafts_and_pending_listing_them(letters, project):
     result = letters("build", "--final", "--force", "cleveland", "--force", "cumbria", "--force", "kent")
     assert result.exit_code == 1

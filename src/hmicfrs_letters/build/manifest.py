@@ -100,15 +100,16 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
     }
 
 
-# The lock file that pins the whole dependency tree, with hashes (`make lock`), beside the engine's source.
-LOCK_FILE = Path(__file__).resolve().parents[3] / "requirements.lock"
+# The lock file that pins the whole dependency tree, with hashes (`make lock`): package data of this
+# package, so that it is found however the engine is installed, editable or not.
+LOCK_FILE = Path(__file__).resolve().parent.parent / "requirements.lock"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.MULTILINE)
 
 
 def lock_record(lock: Path = LOCK_FILE) -> dict[str, Any] | None:
     """The lock file the engine was installed from: its SHA-256, and the packages whose installed version is not the one it pins.
 
-    None when the engine runs without its lock file beside it (installed from a wheel).
+    None when the package was installed without its lock file.
     """
     try:
         raw = lock.read_bytes()

@@ -446,7 +446,9 @@ def verify(
         _json(verify_json(works, checked, problems))
     else:
         _fail(problems)
-        typer.echo(f"Verified {len(checked)} PDFs, {len(problems)} problems")
+        errors = sum(p.is_error for p in problems)
+        warnings = f", {_count(len(problems) - errors, 'warning')}" if len(problems) > errors else ""
+        typer.echo(f"Verified {len(checked)} PDFs, {errors} problems{warnings}")
     if any(p.is_error for p in problems):
         raise typer.Exit(1)
 

@@ -80,6 +80,8 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
         if letter and letter.approved:
             record = letter.approved
             letters[item.slug]["approved"] = {"by": record.by, "on": record.on.isoformat(), "sha256": record.sha256}
+        if letter:
+            letters[item.slug]["issued"] = letter.issued.as_json() if letter.issued else None
     left_out = report.left_out() if final else {}
     return {
         "assessment": assessment.slug,

@@ -52,7 +52,8 @@ class Templates:
         self.folder, self.shown = folder, shown
         self.env = jinja2.Environment(
             loader=_Loader(folder, shown),
-            autoescape=True,
+            # Every value printed escaped, but in a plain-text template (an e-mail's body, `*.txt.j2`).
+            autoescape=jinja2.select_autoescape(disabled_extensions=("txt.j2",), default_for_string=True, default=True),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,

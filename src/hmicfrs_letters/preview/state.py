@@ -19,7 +19,8 @@ from typing import Any
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.models import SLUG, ApprovalRecord, Category, did_you_mean
 from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.core.state import LetterState, Status
+from hmicfrs_letters.core.state import LetterState
+from hmicfrs_letters.core.status import STANDING
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import Batch, LetterInput, load_batch
 from hmicfrs_letters.pdf.service import LETTER_TIME_LIMIT, Job
@@ -294,7 +295,7 @@ class Preview:
             if view.slug in series.readiness:
                 return series.views.get(view.slug, view), series.readiness[view.slug]
         (paged,) = work.with_pages([view.state])
-        asked = view.state.status is not Status.APPROVED
+        asked = view.state.status not in STANDING
         reasons = work.blockers([view.state])[view.slug] if asked else []
         ready = Readiness(paged.pages, work.assessment.page_limit, tuple(reasons), asked)
         shown = LetterView(paged, view.assessment, view.outcome)

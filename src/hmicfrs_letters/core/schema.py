@@ -277,11 +277,11 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
     email = EmailSettings()
     if top.has("email"):
         e = top.mapping("email", EMAIL_KEYS)
-        sender, reply_to = (e.addresses(key) or () for key in ("from", "reply_to"))
-        for key, found in (("from", sender), ("reply_to", reply_to)):
+        sent_from, reply_to = (e.addresses(key) or () for key in ("from", "reply_to"))
+        for key, found in (("from", sent_from), ("reply_to", reply_to)):
             if len(found) > 1:
                 problems.append(doc.problem(f"'email/{key}' is one address, not a list", "email", key))
-        email = EmailSettings(sender[0] if sender else "", reply_to[0] if reply_to else "", e.pattern("subject", SUBJECT_NAMES))
+        email = EmailSettings(sent_from[0] if sent_from else "", reply_to[0] if reply_to else "", e.pattern("subject", SUBJECT_NAMES))
     return Assessment(
         slug=slug,
         subject=top.text("subject"),

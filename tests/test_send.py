@@ -20,6 +20,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from conftest import letter_file
+from hmicfrs_letters.core.load import parse_yaml
 from hmicfrs_letters.workflow import send as sending
 
 ASSESSMENT = Path("data") / "assessments" / "apsp-2017.yaml"
@@ -135,9 +136,8 @@ def _ready(letters, project: Path, slugs=TWO) -> None:
 
 
 def _issued(project: Path, slug: str) -> dict | None:
-    import yaml
-
-    return yaml.safe_load(letter_file(project, slug).read_text()).get("issued")
+    """The letter file's `issued:` record, read as the engine reads it (YAML 1.2: `on:` is a key, not true)."""
+    return parse_yaml(letter_file(project, slug).read_text(), slug).data.get("issued")
 
 
 def test_outbox_send_once_and_list_shows_issued_over_starttls_with_auth(project, letters, certificate, monkeypatch):

@@ -295,6 +295,7 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
                 smtp.starttls(context=context)
             if settings.username:
                 smtp.login(settings.username, password)
+            smtp.ehlo_or_helo_if_needed()
         except BaseException:
             smtp.close()
             raise

@@ -317,6 +317,32 @@ def test_mark_issued_records_a_letter_sent_by_hand(project, letters, server):
     assert letters("send").exit_code == 0
     assert [r.message["To"] for r in server.received] == [ADDRESSES["north-yorkshire"][0]]
 
+    # Issued letters are still the letters to issue: the hand-over folder and its index say so.
+    assert letters("build", "--final", "-r", "cleveland", "-r", "north-yorkshire").exit_code == 0
+    manifest = json.loads((project / FINAL / "manifest.json").read_text())
+    assert manifest["letters"]["cleveland"]["status"] == "issued"
+    assert manifest["letters"]["cleveland"]["issued"]["on"] == "2017-10-02"
+    assert f"Issued on 2017-10-02 to {ADDRESSES['cleveland'][0]}" in (project / FINAL / "index.html").read_text()
+
+
+def test_the_issued_record_is_written_in_place_and_replaced_on_a_resend():
+    import datetime as dt
+
+    from hmicfrs_letters.core.models import IssueRecord
+    from hmicfrs_letters.workflow.yamledit import set_issued
+
+    raw = b"# Kent\r\nstatus: approved  # kept\r\nfindings: |\r\n  Text.\r\n"
+    first = IssueRecord(dt.date(2017, 10, 2), "Jane: Smith", ("a@b.example",), (), "<x.y@b.example>", "0" * 64)
+    once = set_issued(raw, first)
+    assert once.startswith(raw) and b"\n" not in once.replace(b"\r\n", b"")
+    assert parse_yaml(once.decode(), "kent.yaml").data["issued"] == {
+        "on": dt.date(2017, 10, 2), "by": "Jane: Smith", "to": ["a@b.example"], "cc": [], "message_id": "<x.y@b.example>", "sha256": "0" * 64,
+    }  # fmt: skip
+    again = set_issued(once, IssueRecord(dt.date(2017, 10, 3), "Sam", ("a@b.example",), ("c@d.example",), "<x.y@b.example>", "1" * 64))
+    record = parse_yaml(again.decode(), "kent.yaml").data["issued"]
+    assert record["on"] == dt.date(2017, 10, 3) and record["cc"] == ["c@d.example"]
+    assert again.count(b"issued:") == 1 and again.startswith(raw)
+
 
 def test_editing_an_issued_letter_is_an_error_in_check(project, letters, server):
     _ready(letters, project)

@@ -323,6 +323,16 @@ def test_mark_issued_records_a_letter_sent_by_hand(project, letters, server):
     assert manifest["letters"]["cleveland"]["status"] == "issued"
     assert manifest["letters"]["cleveland"]["issued"]["on"] == "2017-10-02"
     assert f"Issued on 2017-10-02 to {ADDRESSES['cleveland'][0]}" in (project / FINAL / "index.html").read_text()
+    # And so does the preview, by the same rule set.
+    from starlette.testclient import TestClient
+
+    from hmicfrs_letters.core.project import Project
+    from hmicfrs_letters.preview.app import create_app
+    from hmicfrs_letters.preview.state import Preview
+
+    client = TestClient(create_app(Preview(Project.at(project)), allowed_hosts=["testserver"], watching=False))
+    assert f"Issued on 2017-10-02 to {ADDRESSES['cleveland'][0]}" in client.get("/apsp-2017/letters/cleveland").text
+    assert "43 forces, 0 approved, 2 issued," in client.get("/").text
 
 
 def test_the_issued_record_is_written_in_place_and_replaced_on_a_resend():

@@ -141,7 +141,7 @@ def set_issued(raw: bytes, record: IssueRecord) -> bytes:
             *listed("to", record.to),
             *listed("cc", record.cc),
             f"{indent}  message_id: {_scalar(record.message_id)}",
-            f"{indent}  sha256: {record.sha256}",
+            f"{indent}  sha256: {_scalar(record.sha256)}",
         ]
     )
     if "issued" in keys:

@@ -349,9 +349,12 @@ def _try_once(work: Workflow, smtp: smtplib.SMTP, message: Message) -> tuple[int
         _write_intent(work, message)
         content = True
         code, said = smtp.data(_without_unsent(message.data))
-    except smtplib.SMTPDataError as exc:
+    except smtplib.SMTPDataError as exc:  # the server answered its content with a refusal: not sent
         _remove_intent(work, message.slug)
-        smtp.rset()
+        try:
+            smtp.rset()
+        except (smtplib.SMTPException, OSError) as lost:
+            raise _Dropped(False, _said(lost)) from None
         return exc.smtp_code, _said(exc)
     except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as exc:
         raise _Dropped(content, _said(exc)) from None

@@ -51,6 +51,7 @@ class Handler:
     refuse: set[str] = field(default_factory=set)  # a recipient refused for good (550)
     busy: int = 0  # how many DATA commands to refuse for now (451) before accepting
     drop_after: int | None = None  # drop the connection at the MAIL of the message after this many
+    lose_reply: bool = False  # take a message's content, then drop the connection before answering
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -66,6 +67,10 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.lose_reply:
+            self.lose_reply = False
+            server.transport.close()
+            return "250 never heard"
         if self.busy:
             self.busy -= 1
             return "451 4.3.0 try again later"
@@ -303,6 +308,21 @@ def test_a_crash_between_send_and_record_is_refused_with_how_to_decide(project, 
     assert resent.exit_code == 0, resent.output
     assert len(server.received) == 2 and _issued(project, "cleveland")["message_id"] == message_id
     assert not (project / SENDING / "cleveland.json").exists()
+
+
+def test_a_reply_lost_after_the_content_went_leaves_the_letter_may_have_been_sent(project, letters, server):
+    """The server took the content and the connection dropped before its answer: an intent and no record, and the next send asks."""
+    _ready(letters, project, ("cleveland",))
+    server.lose_reply = True
+    result = letters("send")
+    assert result.exit_code == 1
+    assert "the connection to the mail server was lost" in result.output and "it may have been sent" in result.output
+    intent = json.loads((project / SENDING / "cleveland.json").read_text())
+    assert intent["message_id"] == email.message_from_bytes((project / OUTBOX / "cleveland.eml").read_bytes())["Message-ID"]
+    assert _issued(project, "cleveland") is None
+    again = letters("send")
+    assert again.exit_code == 1 and "Cleveland Police: may have been sent" in again.output
+    assert server.received == []
 
 
 def test_mark_issued_records_a_letter_sent_by_hand(project, letters, server):

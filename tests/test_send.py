@@ -386,13 +386,20 @@ def test_editing_an_issued_letter_is_an_error_in_check(project, letters, server)
     assert listed["cleveland"]["status"] == "changed" and listed["cleveland"]["issued"]
 
 
-def test_a_letter_without_an_address_is_named_and_left_out(project, letters, server):
+def test_a_letter_without_an_address_is_named_and_left_out_and_an_html_body_is_added(project, letters, server):
     _addresses(project, ("cleveland",))
     _email_settings(project)
+    (project / "templates" / "apsp-2017" / "email.html.j2").write_text("<p>From {{ assessment.sender.organisation }}</p>\n")
     assert letters("build", "--final", "-r", "cleveland", "-r", "north-yorkshire").exit_code == 0
     result = letters("outbox")
-    assert "North Yorkshire Police: no e-mail address" in result.output
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "no e-mail address" in line]
+    assert len(lines) == 1 and lines[0].startswith("data/assessments/apsp-2017/north-yorkshire.yaml: warning: North Yorkshire Police:")
     assert [p.stem for p in (project / OUTBOX).glob("*.eml")] == ["cleveland"]
+    message = email.message_from_bytes((project / OUTBOX / "cleveland.eml").read_bytes(), policy=email.policy.default)
+    # The plain text is not HTML-escaped; the HTML alternative is.
+    assert "Fire & Rescue Services" in message.get_body(("plain",)).get_content()
+    assert "Fire &amp; Rescue Services</p>" in message.get_body(("html",)).get_content()
 
 
 def test_the_outbox_is_made_only_from_a_final_folder_that_verifies(project, letters, server):

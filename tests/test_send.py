@@ -206,7 +206,8 @@ def test_outbox_send_once_and_list_shows_issued_over_starttls_with_auth(project,
         assert cleveland.message["Subject"] == "HMICFRS assessment: Abuse of position for a sexual purpose (HMICFRS/APSP-2017/cleveland)"
         (attachment,) = list(cleveland.message.iter_attachments())
         assert attachment.get_content() == final_pdf
-        assert attachment.get_filename().endswith("Cleveland Police.pdf")
+        assert attachment.get_filename() == "Cleveland Police - apsp-2017.pdf"
+        assert b'filename="Cleveland Police - apsp-2017.pdf"' in (project / OUTBOX / "cleveland.eml").read_bytes()
         assert "HMICFRS/APSP-2017/cleveland" in cleveland.message.get_body(("plain",)).get_content()
 
         record = _issued(project, "cleveland")

@@ -89,9 +89,10 @@ def message_id(work: Workflow, letter: Letter) -> str:
 
 
 def attachment_name(work: Workflow, letter: Letter) -> str:
-    """The PDF's name in the message: the subject and the recipient, in characters every mail program keeps."""
-    words = f"{work.assessment.subject} - {letter.recipient.name}"
-    return (re.sub(r"\s+", " ", _UNSAFE_NAME.sub(" ", words)).strip()[:150] or letter.recipient.slug) + ".pdf"
+    """The PDF's name in the message: the recipient and the assessment, in characters every mail program keeps,
+    short enough for one header line (a longer one is split in a way some mail programs do not read)."""
+    words = f"{letter.recipient.name} - {work.assessment.slug}"
+    return (re.sub(r"\s+", " ", _UNSAFE_NAME.sub(" ", words)).strip()[:60] or letter.recipient.slug) + ".pdf"
 
 
 def subject(work: Workflow, letter: Letter) -> str:

@@ -526,7 +526,9 @@ def send(
         works, problems = _works(ctx, assessment, _recipients(recipient, force), out=out)
         _fail(problems)
         for work in works:
-            who = (by or "").strip() or default_approver(work.project) or "letters send"
+            who = (by or "").strip() or default_approver(work.project) or ""
+            if not who and not dry_run:
+                raise LetterError(Problem("letters.toml", "who sends them, for the record? give --by NAME (git has no user.name here)"))
 
             def shown(outcome) -> None:
                 reported.add(id(outcome))

@@ -13,6 +13,7 @@ from hmicfrs_letters.core.load import Document, KeyPath
 from hmicfrs_letters.core.models import (
     FIELD_NAME,
     FIELD_TYPES,
+    PDF_STANDARDS,
     PENDING,
     SLUG,
     STATUSES,
@@ -217,6 +218,7 @@ ASSESSMENT_KEYS = (
     "contact",
     "categories",
     "fields",
+    "pdf",
 )
 FIELD_KEYS = ("type", "required", "choices", "default", "label", "help")
 
@@ -257,7 +259,16 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
         categories=tuple(categories),
         fields=_field_specs(top, doc, problems),
         wording_sha256=top.text("wording_sha256", required=False),
+        pdf_standard=_pdf_standard(top),
     )
+
+
+def _pdf_standard(top: Fields) -> str:
+    """`pdf: {standard: ...}`: the standard the series' PDFs claim; empty when it chooses none (or a wrong one, an error)."""
+    if not top.has("pdf"):
+        return ""
+    chosen = top.mapping("pdf", ("standard",)).choice("standard", PDF_STANDARDS, required=False)
+    return chosen if chosen in PDF_STANDARDS else ""
 
 
 def _signatory(fields: Fields) -> Signatory:

@@ -76,12 +76,14 @@ class Sender:
     email: str = ""
     direct_line: str = ""
     fax: str = ""
+    logo: str = ""  # an image under templates/assets/ ("assets/crest.svg"), printed in the letterhead
 
 
 @dataclass(frozen=True)
 class Signatory:
     name: str
     titles: tuple[str, ...]
+    signature: str = ""  # an image of the signature under templates/assets/ ("assets/signatures/roy.png")
 
 
 @dataclass(frozen=True)

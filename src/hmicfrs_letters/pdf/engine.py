@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ctypes.util
 import mimetypes
 import os
@@ -17,6 +19,7 @@ from urllib.request import url2pathname
 from hmicfrs_letters.core.errors import LetterError
 from hmicfrs_letters.core.models import PDF_STANDARDS, PDF_UA
 from hmicfrs_letters.core.reading import read_project_file
+from hmicfrs_letters.core.templates import IMAGE_TYPES, MAX_IMAGE_BYTES
 from hmicfrs_letters.pdf import ASSETS_SHOWN, MAX_ASSET_BYTES
 from hmicfrs_letters.pdf.tagging import Layout, PageLayout, mend
 
@@ -62,7 +65,8 @@ __all__ = ["AssetFetcher", "PdfRenderer", "RenderedPdf", "weasyprint_version"]
 
 
 class AssetFetcher(URLFetcher):
-    """Serves files under the project's assets folder and refuses every other URL.
+    """Serves files under the project's assets folder, and images inlined as data: URIs (what the
+    templates' `image()` makes of those files); refuses every other URL.
 
     WeasyPrint asks its fetcher for stylesheets, fonts, images and attachments; refusing all but
     our own assets means no letter can read a local file or reach the network, whatever its HTML.
@@ -76,6 +80,8 @@ class AssetFetcher(URLFetcher):
         self.refused: list[str] = []
 
     def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+        if url.startswith("data:"):
+            return self._inline(url)
         path = self._path(url)
         if path is None:
             self.refused.append(url)
@@ -89,6 +95,20 @@ class AssetFetcher(URLFetcher):
                 raise ValueError(f"refused: {exc.problems[0]}") from None
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return URLFetcherResponse(url, self._cache[path], {"Content-Type": content_type})
+
+    def _inline(self, url: str) -> URLFetcherResponse:
+        """An image carried by the letter itself: base64, of a type that `image()` makes, and no larger."""
+        head, _, payload = url[5:].partition(",")
+        kind, _, encoding = head.partition(";")
+        if kind not in IMAGE_TYPES.values() or encoding != "base64" or len(payload) > MAX_IMAGE_BYTES * 4 // 3 + 4:
+            self.refused.append(url[:200])
+            raise ValueError(f"refused: only images inlined as base64 data: URIs may be loaded, not {url[:60]}")
+        try:
+            data = base64.b64decode(payload, validate=True)
+        except binascii.Error:
+            self.refused.append(url[:200])
+            raise ValueError("refused: an inlined image that is not valid base64") from None
+        return URLFetcherResponse(url[:200], data, {"Content-Type": kind})
 
     def _path(self, url: str) -> Path | None:
         if not url.startswith(self.base_url):

@@ -21,6 +21,7 @@ A PDF/A file gets PDF/UA-1 identification beside its PDF/A one, in the same XMP 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -61,7 +62,13 @@ def mend(data: bytes, layout: Layout, standard: str) -> bytes:
         if standard.startswith("pdf/a"):
             _add_pdfua_identification(pdf)
         out = io.BytesIO()
-        pdf.save(out, deterministic_id=True, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        pdf.save(
+            out,
+            deterministic_id=True,
+            compress_streams=True,
+            object_stream_mode=pikepdf.ObjectStreamMode.generate,
+            fix_metadata_version=False,
+        )
         return out.getvalue()
 
 
@@ -237,13 +244,48 @@ class _Tree:
 
 def _mark_artifacts(pdf: pikepdf.Pdf, page: Dictionary, held: set[int]) -> None:
     """Rewrite a page's content: a marked-content sequence the tree does not hold, and any painting
-    outside every marked-content sequence, become artifacts."""
-    instructions = pikepdf.parse_content_stream(page)
+    outside every marked-content sequence, become artifacts. WeasyPrint marks all but the first
+    already; the common case (page numbers) is a substitution in the stream's bytes."""
+    marked, loose = _scan(page)
+    unheld = {mcid for mcid in marked if mcid not in held}
+    if loose:
+        _wrap_loose(pdf, page, unheld)
+    elif unheld:
+        content = page.Contents.read_bytes() if not isinstance(page.Contents, Array) else b"\n".join(c.read_bytes() for c in page.Contents)
+
+        def artifact(found: re.Match) -> bytes:
+            return b"/Artifact BMC" if int(found.group(1)) in unheld else found.group(0)
+
+        page.Contents = pdf.make_stream(_MARKED.sub(artifact, content))
+
+
+_MARKED = re.compile(rb"/[^\s/<>\[\]()]+\s*<<\s*/MCID\s+(\d+)\s*>>\s*BDC")
+_SCANNED = "BDC BMC EMC S s f F f* B B* b b* Tj TJ ' \" Do sh BT ET"
+_SHOWN = frozenset({"Tj", "TJ", "'", '"'})
+
+
+def _scan(page: Dictionary) -> tuple[list[int], int]:
+    """The MCIDs marked on a page, and how many paintings stand outside any marked-content sequence."""
+    marked, loose, depth = [], 0, 0
+    for operands, operator in pikepdf.parse_content_stream(page, _SCANNED):
+        op = str(operator)
+        if op in ("BDC", "BMC"):
+            depth += 1
+            if op == "BDC" and isinstance(operands[1], Dictionary) and "/MCID" in operands[1]:
+                marked.append(int(operands[1].MCID))
+        elif op == "EMC":
+            depth -= 1
+        elif depth == 0 and (op in _PATH_PAINT or op in _SHOWN or op in ("Do", "sh")):
+            loose += 1
+    return marked, loose
+
+
+def _wrap_loose(pdf: pikepdf.Pdf, page: Dictionary, unheld: set[int]) -> None:
     out, depth, start = [], 0, None
-    for operands, operator in instructions:
+    for operands, operator in pikepdf.parse_content_stream(page):
         op = str(operator)
         if op == "BDC" and depth == 0 and isinstance(operands[1], Dictionary) and "/MCID" in operands[1]:
-            if int(operands[1].MCID) not in held:
+            if int(operands[1].MCID) in unheld:
                 operands, operator = [_ARTIFACT], Operator("BMC")
         if op in ("BDC", "BMC"):
             depth += 1
@@ -260,8 +302,7 @@ def _mark_artifacts(pdf: pikepdf.Pdf, page: Dictionary, held: set[int]) -> None:
             if op != "n":  # a clip alone paints nothing
                 out[start:] = [([_ARTIFACT], Operator("BMC")), *out[start:], ([], Operator("EMC"))]
             start = None
-    contents = pdf.make_stream(pikepdf.unparse_content_stream(out))
-    page.Contents = contents
+    page.Contents = pdf.make_stream(pikepdf.unparse_content_stream(out))
 
 
 # --- the check: what a letter's PDF claims, and whether it holds ---------------------------------
@@ -344,17 +385,9 @@ def _structure_problems(pdf: pikepdf.Pdf) -> list[str]:
     held = {(page, mcid) for _, mcid, page in tree._marked(tree.document)}
     loose = unheld = 0
     for n, page in enumerate(pdf.pages):
-        depth = 0
-        for operands, operator in pikepdf.parse_content_stream(page):
-            op = str(operator)
-            if op == "BDC" and isinstance(operands[1], Dictionary) and "/MCID" in operands[1] and (n, int(operands[1].MCID)) not in held:
-                unheld += 1
-            if op in ("BDC", "BMC"):
-                depth += 1
-            elif op == "EMC":
-                depth -= 1
-            elif depth == 0 and (op in _PATH_PAINT or op in ("Tj", "TJ", "'", '"', "Do", "sh", "INLINE IMAGE")):
-                loose += 1
+        marked, painted = _scan(page.obj)
+        unheld += sum((n, mcid) not in held for mcid in marked)
+        loose += painted
     if unheld:
         found.append(f"{unheld} marked-content sequences that the structure tree does not hold")
     if loose:

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from conftest import make_project
 from hmicfrs_letters.cli import app
+from hmicfrs_letters.pdf import tagging
 from hmicfrs_letters.pdf.cache import PdfCache
 from test_series import add_series
 
@@ -238,3 +239,20 @@ def test_verify_reports_a_pdf_that_lost_its_tags_or_its_identification(built, tm
         "output/apsp-2017/final/pdf/cleveland.pdf: Cleveland Police: the PDF is not fit to publish: "
         "no PDF/UA-1 identification in its XMP; no structure tree"
     ) in result.output
+
+
+def test_painting_outside_any_tag_becomes_an_artifact(built):
+    """WeasyPrint marks its borders and backgrounds as artifacts; anything painted outside every
+    marked sequence (a shape added after, say) is made one too, and the text stays tagged."""
+    source = built / "output" / "apsp-2017" / "final" / "pdf" / "cleveland.pdf"
+    with open_pdf(source) as pdf:
+        pdf.pages[0].contents_add(pdf.make_stream(b"q 0 0 1 rg 10 10 50 50 re f Q"), prepend=False)
+        loose = io.BytesIO()
+        pdf.save(loose)
+    with pikepdf.open(io.BytesIO(loose.getvalue())) as pdf:
+        assert sequences(pdf, 0)[2] == 1
+    with pikepdf.open(io.BytesIO(tagging.mend(loose.getvalue(), tagging.Layout(), "pdf/a-2a"))) as pdf:
+        mcids, _, painted = sequences(pdf, 0)
+        assert painted == 0 and {(0, m) for m in mcids} <= held(pdf) and mcids
+        # The same tree (a second mend takes a <span>'s one line for a line of its paragraph).
+        assert counts(pdf) - Counter(["Span"]) == counts(open_pdf(source)) - Counter(["Span"])

@@ -7,6 +7,7 @@ templates/assets/ only, inlined in the HTML, with their alternative text."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 from collections import Counter
@@ -137,6 +138,8 @@ def test_a_final_letter_claims_pdf_a_2a_and_pdf_ua_1_and_holds_them(built):
     assert intent.S == "/GTS_PDFA1" and "sRGB" in str(intent.OutputConditionIdentifier)
     assert intent.DestOutputProfile.read_bytes()[36:40] == b"acsp"  # an ICC profile
     assert len(pdf.trailer.ID) == 2
+    manifest = json.loads((built / "output" / "apsp-2017" / "final" / "manifest.json").read_text())
+    assert manifest["pdf_standard"] == "pdf/a-2a" and manifest["versions"]["pikepdf"] == pikepdf.__version__
     assert str(pdf.Root.Lang) == "en-GB" and pdf.Root.MarkInfo.Marked and pdf.Root.ViewerPreferences.DisplayDocTitle
     for page in pdf.pages:
         for font in page.Resources.Font.values():

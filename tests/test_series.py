@@ -33,9 +33,11 @@ def add_series(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """A project with both series (the police forces' of 2017 and the fire services'), built with `letters build`."""
+def built(tmp_path_factory, built_cache) -> Path:
+    """A project with both series (the police forces' of 2017 and the fire services'), built with `letters build`
+    (the police letters' PDFs from the run's cache: the fire services' are laid out)."""
     root = add_series(make_project(tmp_path_factory.mktemp("series") / "project"))
+    shutil.copytree(built_cache, root / "output" / ".cache")
     result = CliRunner().invoke(app, ["--project", str(root), "build"])
     assert result.exit_code == 0, result.output  # Cleveland Fire Brigade's letter is missing two fields: a draft, not an error
     return root

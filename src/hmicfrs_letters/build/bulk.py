@@ -110,7 +110,12 @@ def _build_into(
     for item in items:  # a file that cannot be read: nothing to send to a worker
         if item.letter is None:
             results[item.slug] = _tell(LetterResult(assess(templates, assessment, item)), progress)
-    jobs = [(item.slug, Job(item.shown, letter=(assessment, item), pdf=want_pdf)) for item in items if item.letter is not None]
+    standard = assessment.standard(final)  # PDF/A-2a for a final build, unless the series chooses
+    jobs = [
+        (item.slug, Job(item.shown, letter=(assessment, item), pdf=want_pdf, standard=standard))
+        for item in items
+        if item.letter is not None
+    ]
     by_slug = {item.slug: item for item in items}
     for slug, made in service.make(jobs):
         state = made.state or LetterState.unmade(by_slug[slug], assessment, made.problem)
@@ -123,7 +128,7 @@ def _build_into(
     overview = render_overview(templates, batch, report.states.values())
     overview_pdf = None
     if want_pdf:
-        ((_, overview_pdf),) = service.make([(_OVERVIEW, Job(project.shown(out_dir / "overview.pdf"), html=overview))])
+        ((_, overview_pdf),) = service.make([(_OVERVIEW, Job(project.shown(out_dir / "overview.pdf"), html=overview, standard=standard))])
         if overview_pdf.problem:
             report.problems.append(overview_pdf.problem)
 

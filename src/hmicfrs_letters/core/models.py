@@ -81,12 +81,14 @@ class Sender:
     email: str = ""
     direct_line: str = ""
     fax: str = ""
+    logo: str = ""  # an image under templates/assets/ ("assets/crest.svg"), printed in the letterhead
 
 
 @dataclass(frozen=True)
 class Signatory:
     name: str
     titles: tuple[str, ...]
+    signature: str = ""  # an image of the signature under templates/assets/ ("assets/signatures/roy.png")
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,13 @@ class FieldSpec:
         return self.label or self.name.replace("_", " ").capitalize()
 
 
+# The standards a series' PDFs may claim (the assessment's `pdf: {standard: ...}`, WeasyPrint's
+# names): tagged PDF/UA-1 alone, or PDF/A-2a or PDF/A-3a for the archive, with PDF/UA-1 beside it.
+PDF_UA = "pdf/ua-1"
+PDF_STANDARDS = (PDF_UA, "pdf/a-2a", "pdf/a-3a")
+FINAL_PDF_STANDARD = "pdf/a-2a"  # the letters of `letters build --final`, when the series chooses none
+
+
 @dataclass(frozen=True)
 class Assessment:
     """A series of letters: what all its letters share."""
@@ -145,6 +154,11 @@ class Assessment:
     email: EmailSettings = field(default_factory=EmailSettings)
     # Each letter's reference, as a pattern of {placeholders} (`HMICFRS/APSP-2017/{id}`); none when empty.
     reference: str = ""
+    pdf_standard: str = ""  # its `pdf: {standard: ...}`: empty when it chooses none
+
+    def standard(self, final: bool = False) -> str:
+        """The standard its PDFs claim: its own choice, else PDF/A-2a for a final build and PDF/UA-1 for any other."""
+        return self.pdf_standard or (FINAL_PDF_STANDARD if final else PDF_UA)
 
     def category(self, key: str) -> Category | None:
         return next((c for c in self.categories if c.key == key), None)

@@ -14,6 +14,7 @@ from hmicfrs_letters.core.mail import REFERENCE_NAMES, SUBJECT_NAMES, address_pr
 from hmicfrs_letters.core.models import (
     FIELD_NAME,
     FIELD_TYPES,
+    PDF_STANDARDS,
     PENDING,
     SLUG,
     STATUSES,
@@ -253,15 +254,17 @@ ASSESSMENT_KEYS = (
     "fields",
     "email",
     "reference",
+    "pdf",
 )
 EMAIL_KEYS = ("from", "reply_to", "subject")
+SIGNATORY_KEYS = ("name", "titles", "signature")
 FIELD_KEYS = ("type", "required", "choices", "default", "label", "help")
 
 
 def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assessment:
     """The assessment file: what all its letters share."""
     top = Fields(doc, (), doc.data, ASSESSMENT_KEYS, problems)
-    sender = top.mapping("sender", ("organisation", "address", "email", "direct_line", "fax"))
+    sender = top.mapping("sender", ("organisation", "address", "email", "direct_line", "fax", "logo"))
     contact = None
     if top.has("contact"):
         c = top.mapping("contact", ("name", "email", "phone"))
@@ -295,6 +298,7 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
             sender.text("email", required=False),
             sender.text("direct_line", required=False),
             sender.text("fax", required=False),
+            sender.text("logo", required=False),
         ),
         signatories=signatories,
         signatory=default,
@@ -304,21 +308,30 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
         wording_sha256=top.text("wording_sha256", required=False),
         email=email,
         reference=top.pattern("reference", REFERENCE_NAMES),
+        pdf_standard=_pdf_standard(top),
     )
 
 
+def _pdf_standard(top: Fields) -> str:
+    """`pdf: {standard: ...}`: the standard the series' PDFs claim; empty when it chooses none (or a wrong one, an error)."""
+    if not top.has("pdf"):
+        return ""
+    chosen = top.mapping("pdf", ("standard",)).choice("standard", PDF_STANDARDS, required=False)
+    return chosen if chosen in PDF_STANDARDS else ""
+
+
 def _signatory(fields: Fields) -> Signatory:
-    return Signatory(fields.text("name"), fields.texts("titles"))
+    return Signatory(fields.text("name"), fields.texts("titles"), fields.text("signature", required=False))
 
 
 def _signatories(top: Fields, doc: Document, problems: list[Problem]) -> tuple[dict[str, Signatory], str]:
     """The signatories by key, and the key of the default: `signatories:` with `signatory: KEY`, or one `signatory: {name, titles}`."""
-    signatories = {key: _signatory(Fields(doc, at, item, ("name", "titles"), problems)) for at, key, item in top.entries("signatories")}
+    signatories = {key: _signatory(Fields(doc, at, item, SIGNATORY_KEYS, problems)) for at, key, item in top.entries("signatories")}
     chosen = top.value.get("signatory")
     if isinstance(chosen, dict):
         if signatories:
             problems.append(doc.problem("'signatory' names the key of one of 'signatories', not a signatory of its own", "signatory"))
-        return {DEFAULT_SIGNATORY: _signatory(top.mapping("signatory", ("name", "titles")))}, DEFAULT_SIGNATORY
+        return {DEFAULT_SIGNATORY: _signatory(top.mapping("signatory", SIGNATORY_KEYS))}, DEFAULT_SIGNATORY
     if chosen is None:
         if len(signatories) == 1:
             return signatories, next(iter(signatories))

@@ -309,7 +309,7 @@ class Preview:
         """The letter's PDF, made as a build makes it; LetterError when it cannot be (its text fails the check, say)."""
         assert view.html is not None
         work = self.get(view.assessment).loaded()
-        ((_, made),) = work.service.make([(view.slug, Job(view.item.shown, html=view.html))])
+        ((_, made),) = work.service.make([(view.slug, Job(view.item.shown, html=view.html, standard=work.assessment.standard()))])
         if made.problem:
             raise LetterError(made.problem)
         self.pdf_renders += made.rendered
@@ -324,7 +324,7 @@ class Preview:
         state = work.state(item)
         breaks: tuple[str, ...] = ()
         if lay_out and not state.failed:
-            ((_, made),) = work.service.make([(slug, Job(item.shown, html=state.html))], keep=False)
+            ((_, made),) = work.service.make([(slug, Job(item.shown, html=state.html, standard=work.assessment.standard()))], keep=False)
             state = state.with_pages(made.problem or made.pages)
             if made.pdf is not None:
                 breaks = tuple(page_starts(made.pdf))

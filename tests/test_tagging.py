@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 from conftest import make_project
+from editing import edit
 from hmicfrs_letters.cli import app
 from hmicfrs_letters.pdf import tagging
 from hmicfrs_letters.pdf.cache import PdfCache
@@ -259,3 +260,23 @@ def test_painting_outside_any_tag_becomes_an_artifact(built):
         assert painted == 0 and {(0, m) for m in mcids} <= held(pdf) and mcids
         # The same tree (a second mend takes a <span>'s one line for a line of its paragraph).
         assert counts(pdf) - Counter(["Span"]) == counts(open_pdf(source)) - Counter(["Span"])
+
+
+def test_a_paragraph_over_a_page_break_is_one_paragraph_and_the_next_one_its_own(project, letters):
+    """Kent's findings, one paragraph long enough to run over two page breaks: one /P holds its
+    lines on each page it runs over; the paragraphs before and after it stay paragraphs of their own."""
+    edit(project / "data" / "assessments" / "apsp-2017.yaml", "page_limit: 2", "page_limit: 4")
+    words = " ".join(f"finding-{n} well-founded" for n in range(380))
+    edit(project / "data" / "assessments" / "apsp-2017" / "kent.yaml", 'findings: ""', f"findings: '{words}'")
+    result = letters("build", "-r", "kent", "--format", "pdf")
+    assert result.exit_code == 0, result.output
+    pdf = open_pdf(project / "output" / "apsp-2017" / "pdf" / "kent.pdf")
+    pages = {page.objgen: n for n, page in enumerate(pdf.pages)}
+    (findings,) = [e for e in elements(pdf) if e.S == "/Sect"]
+    (paragraph,) = [kid for kid in findings.K if isinstance(kid, pikepdf.Dictionary)]
+    on = {pages[paragraph.Pg.objgen]} | {pages[k.Pg.objgen] for k in paragraph.K if isinstance(k, pikepdf.Dictionary)}
+    assert on == set(range(len(pdf.pages) - 1)) or on == set(range(len(pdf.pages)))
+    assert len(on) >= 3
+    assert counts(pdf)["Art"] == 1 and counts(pdf)["Sect"] == 1
+    body = findings.P
+    assert [str(k.S) for k in body.K if isinstance(k, pikepdf.Dictionary)] == ["/P", "/P", "/BlockQuote", "/P", "/Sect", "/P", "/P"]

@@ -280,3 +280,12 @@ def test_a_paragraph_over_a_page_break_is_one_paragraph_and_the_next_one_its_own
     assert counts(pdf)["Art"] == 1 and counts(pdf)["Sect"] == 1
     body = findings.P
     assert [str(k.S) for k in body.K if isinstance(k, pikepdf.Dictionary)] == ["/P", "/P", "/BlockQuote", "/P", "/Sect", "/P", "/P"]
+
+
+def test_the_html_letter_shows_its_images_in_a_browser_with_no_request_leaving_the_file(built, page):
+    letter = built / "output" / "apsp-2017" / "final" / "html" / "cleveland.html"
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(letter.as_uri())
+    assert page.evaluate("[...document.images].map(i => i.complete && i.naturalWidth > 0)") == [True, True]
+    assert [url for url in requests if not url.startswith("data:")] == [letter.as_uri()]

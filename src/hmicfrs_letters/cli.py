@@ -175,7 +175,8 @@ def build(
         bool,
         typer.Option(
             "--final",
-            help="The letters to issue, into <assessment>/final/ (the hand-over folder). Refused when any letter it would build "
+            help="The letters to issue, into <assessment>/final/ (the hand-over folder), their PDFs PDF/A-2a with PDF/UA-1 "
+            "unless the series chooses (`pdf: {standard: ...}`). Refused when any letter it would build "
             + ", ".join(REFUSALS[:-1])
             + f" or {REFUSALS[-1]}; or when the fixed wording is not the approved wording.",
         ),
@@ -422,7 +423,8 @@ def verify(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Check that each PDF in output/ holds its letter's text verbatim, as the data gives it now.
+    """Check that each PDF in output/ holds its letter's text verbatim, as the data gives it now, and
+    still claims and holds its standard (PDF/UA-1; PDF/A-2a too in a final build).
 
     \b
     Examples:

@@ -14,9 +14,12 @@ from jinja2.loaders import split_template_path
 
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.reading import read_project_text
+from hmicfrs_letters.core.timelimit import TimeLimitExceeded, run_with_limit
 
 # A template is code someone wrote by hand: a megabyte is far past any letter's.
 MAX_TEMPLATE_BYTES = 1_000_000
+# A letter's HTML renders in milliseconds; a template still rendering after this loops without end.
+RENDER_TIME_LIMIT = 60.0
 
 
 def long_date(value: Any) -> Any:
@@ -48,8 +51,9 @@ class Templates:
     compiled or rendered, comes out as a LetterError placed at the template's file and line.
     """
 
-    def __init__(self, folder: Path, shown: str = "templates") -> None:
+    def __init__(self, folder: Path, shown: str = "templates", time_limit: float | None = RENDER_TIME_LIMIT) -> None:
         self.folder, self.shown = folder, shown
+        self.time_limit = time_limit  # seconds each render may take (see core.timelimit)
         self.env = jinja2.Environment(
             loader=_Loader(folder, shown),
             autoescape=True,
@@ -61,9 +65,10 @@ class Templates:
         self.env.filters["long_date"] = long_date
 
     def render(self, name: str, context: dict[str, Any]) -> str:
-        """The template `name` rendered with this context; LetterError on any error inside it."""
+        """The template `name` rendered with this context, within the time limit; LetterError on any error inside it."""
         try:
-            return self.env.get_template(name).render(context)
+            template = self.env.get_template(name)
+            return run_with_limit(self.time_limit, lambda: template.render(context))
         except Exception as exc:  # whatever a template raises is the template's problem
             raise LetterError(self.problem(exc)) from None
 
@@ -106,5 +111,7 @@ class Templates:
 
 
 def _message(exc: Exception) -> str:
+    if isinstance(exc, TimeLimitExceeded):
+        return f"the template {exc} (does it loop without end?)"
     text = str(exc) or type(exc).__name__
     return text if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {text}"

@@ -34,10 +34,11 @@ class Workflow:
 
     def __init__(self, batch: Batch, templates: Templates | None = None, chosen: Sequence[str] = (), **options: Any) -> None:
         self.batch = batch
-        self.templates = templates or Templates(batch.project.templates_dir)
         self.chosen = tuple(chosen)
         self.out: Path | None = options.pop("out", None)
         self.options = {"timeout": LETTER_TIME_LIMIT, **options}
+        # A letter's HTML has the time limit its PDF has: a template that loops is that letter's error.
+        self.templates = templates or Templates(batch.project.templates_dir, time_limit=self.options["timeout"])
         self._service: PdfService | None = None
         self._wording: list[Problem] | None = None
         self._lock = threading.Lock()

@@ -36,7 +36,9 @@ class _Loader(_SafeLoader):
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
-class _Unbuildable(Exception):  # noqa: N818 - internal: carries the node a value could not be built from
+class _Unbuildable(Exception):
+    """Internal: carries the node a value could not be built from."""
+
     def __init__(self, node: yaml.Node, error: Exception) -> None:
         super().__init__(str(error))
         self.node, self.error = node, error

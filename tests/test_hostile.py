@@ -326,3 +326,34 @@ def test_the_preview_keeps_serving_and_shows_a_bad_date_on_its_letter(project):
     page = client.get("/apsp-2017/letters/kent")
     assert "2017-02-30&#39; is not a date (or time) that exists" in page.text or "2017-02-30' is not a date" in page.text
     assert client.get("/apsp-2017/letters/cleveland").status_code == 200
+
+
+# --- every write read back -----------------------------------------------------------------------------------
+
+
+def test_a_flow_style_letter_approved_stays_valid_and_approved(letters, project):
+    path = letter_file(project, "cleveland")
+    data = yaml.safe_load(path.read_text())
+    del data["approved"]
+    data["status"] = "draft"
+    path.write_text(yaml.safe_dump(data, default_flow_style=True, width=10**6))
+    assert path.read_text().startswith("{")
+    result = letters("approve", "cleveland", "--by", "Jane Smith")
+    assert result.exit_code == 0, result.output
+    approved = yaml.safe_load(path.read_text())
+    assert approved["status"] == "approved" and approved["approved"]["by"] == "Jane Smith"
+    assert approved["findings"] == data["findings"] and approved["outcome"] == data["outcome"]
+    copy = project / "data" / "assessments" / "apsp-2017" / ".approved" / "cleveland.yaml"
+    assert yaml.safe_load(copy.read_text()) == approved
+    result = letters("list", "--json")
+    assert result.exit_code == 0
+    assert '"status": "approved"' in result.output.split('"cleveland"', 1)[1].split("}", 1)[0]
+
+
+def test_control_characters_in_the_approvers_name_are_refused_and_nothing_is_written(letters, project):
+    before = letter_file(project, "cleveland").read_bytes()
+    for name in ("Jane\x1b[31m Smith", "Jane\nSmith", "Jane\u2028Smith"):
+        result = letters("approve", "cleveland", "--by", name)
+        assert result.exit_code == 1 and "\x1b" not in result.output
+        assert "the approver's name: holds U+" in result.output
+    assert letter_file(project, "cleveland").read_bytes() == before

@@ -357,3 +357,23 @@ def test_control_characters_in_the_approvers_name_are_refused_and_nothing_is_wri
         assert result.exit_code == 1 and "\x1b" not in result.output
         assert "the approver's name: holds U+" in result.output
     assert letter_file(project, "cleveland").read_bytes() == before
+
+
+# --- the build never follows a link out of output/ ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("linked", ["apsp-2017", "apsp-2017/pdf", "apsp-2017/html"])
+def test_a_symlinked_output_folder_leaves_the_outside_untouched(letters, project, tmp_path, linked):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for name in ("precious.pdf", "precious.html", "kent.pdf"):
+        (outside / name).write_text("not the engine's")
+    before = {path.name: path.read_bytes() for path in outside.iterdir()}
+    link = project / "output" / linked
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside, target_is_directory=True)
+    for command in (["build", "-f", "kent"], ["build", "--format", "html"]):
+        result = letters(*command)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert f"Error: output/{linked}: is a symbolic link: the build writes and removes files only in real folders" in result.output
+        assert {path.name: path.read_bytes() for path in outside.iterdir()} == before

@@ -377,3 +377,20 @@ def test_a_symlinked_output_folder_leaves_the_outside_untouched(letters, project
         assert result.exit_code == 1 and "Traceback" not in result.output
         assert f"Error: output/{linked}: is a symbolic link: the build writes and removes files only in real folders" in result.output
         assert {path.name: path.read_bytes() for path in outside.iterdir()} == before
+
+
+# --- limits before work ------------------------------------------------------------------------------------
+
+
+def test_a_letter_far_over_the_page_limit_is_not_laid_out(letters, project):
+    from hmicfrs_letters.workflow.series import Workflow
+
+    letter_file(project, "kent").write_text("outcome: pending\nstatus: draft\nfindings: |\n" + "  x\n\n" * 6600)  # 229 pages laid out
+    with Workflow.load(Project.at(project), chosen=["kent"]) as work:
+        (state,) = work.with_pages(work.states())
+        assert work._service is None  # no worker started: nothing laid out
+    assert state.pages is None
+    assert "Kent Police: far over the page limit of 2: its 6,6" in " ".join(p.message for p in state.errors)
+    result = letters("check")
+    assert result.exit_code == 1
+    assert f"{KENT}: Kent Police: far over the page limit of 2" in result.output

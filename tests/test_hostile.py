@@ -394,3 +394,38 @@ def test_a_letter_far_over_the_page_limit_is_not_laid_out(letters, project):
     result = letters("check")
     assert result.exit_code == 1
     assert f"{KENT}: Kent Police: far over the page limit of 2" in result.output
+
+
+# --- the approval covers the letter's structure --------------------------------------------------------------
+
+STRUCTURED = "Your plans were **thorough**.\n\n## What we found\n\nThey covered:\n\n- a review of the unit;\n- new monitoring.\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("**thorough**", "thorough"),  # bold taken off
+        ("- a review of the unit;\n- new monitoring.", "a review of the unit;\n\nnew monitoring."),  # a list made paragraphs
+        ("## What we found", "### What we found"),  # a heading demoted
+    ],
+)
+def test_a_change_of_structure_alone_voids_an_approval(letters, project, old, new):
+    path = letter_file(project, "cumbria")
+    findings = "".join(f"  {line}\n" if line else "\n" for line in STRUCTURED.splitlines())
+    path.write_text(f"outcome: plans-not-commenced\nstatus: draft\nfindings: |\n{findings}")
+    result = letters("approve", "cumbria", "--by", "Jane Smith")
+    assert result.exit_code == 0, result.output
+    assert _status(letters, "cumbria") == "approved"
+    approved = path.read_text()
+    edited = approved.replace(old.replace("\n", "\n  "), new.replace("\n", "\n  "))
+    assert edited != approved
+    path.write_text(edited)
+    assert _status(letters, "cumbria") == "changed"
+
+
+def _status(letters, slug: str) -> str:
+    import json
+
+    result = letters("list", "--json")
+    rows = [row for row in json.loads(result.output)["letters"] if row["slug"] == slug]
+    return rows[0]["status"]

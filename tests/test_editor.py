@@ -223,3 +223,36 @@ def test_a_yaml_slip_made_in_an_editor_shows_the_lines_a_marker_and_a_plain_hint
     assert '<pre class="excerpt">  2 | outcome: plans-not-commenced\n  3 | status: draft\n  4 |   recipient_name: Michelle Skeer\n' in page
     frame = client.get("/apsp-2017/letters/cumbria.html").text
     assert '<pre class="excerpt">' in frame and "^" in frame
+
+
+def test_a_pasted_line_separator_is_saved_as_a_line_break_and_later_saves_still_work(client, project):
+    url = "/apsp-2017/letters/cumbria"
+    for findings in ("First line.\u2028Same paragraph.\u2029\u2029Second\x85paragraph.", "Saved again."):
+        hidden = form_of(client.get(url).text)
+        response = post(client, url, {**hidden, "action": "save", "field:findings": findings})
+        assert response.status_code == 303, response.text[-2000:]
+        text = letter_file(project, "cumbria").read_text()
+        assert not {"\u2028", "\u2029", "\x85"} & set(text)
+    assert "Saved again." in letter_file(project, "cumbria").read_text()
+
+
+def test_a_value_that_would_read_back_as_something_else_is_written_quoted(client, project):
+    url = "/apsp-2017/letters/cumbria"
+    hidden = form_of(client.get(url).text)
+    response = post(client, url, {**hidden, "action": "save", "salutation": "1:20"})  # YAML 1.1 reads 1:20 plain as 80
+    assert response.status_code == 303
+    assert 'salutation: "1:20"' in letter_file(project, "cumbria").read_text()
+
+
+def test_start_draft_keeps_the_addressees_salutation_and_copies_written_by_hand(client, project):
+    path = letter_file(project, "kent")
+    path.write_text(
+        path.read_text()
+        + "addressees:\n  - name: Alan Pughsley\n    role: Chief Constable\nsalutation: Dear Alan\ncopied_to:\n  - Matthew Scott\n"
+    )
+    hidden = form_of(client.get(KENT).text)
+    response = post(client, KENT, {**hidden, "action": "start", "outcome": "plans-not-commenced"})
+    assert response.status_code == 303
+    text = letter_file(project, "kent").read_text()
+    assert "outcome: plans-not-commenced" in text and "findings: |\n  Your plans submitted in response" in text
+    assert "name: Alan Pughsley" in text and "salutation: Dear Alan" in text and "- Matthew Scott" in text

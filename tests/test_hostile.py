@@ -137,7 +137,7 @@ def test_yaml_tags_that_run_code_are_rejected(letters, project, tmp_path, text):
     letter_file(project, "kent").write_text(f"outcome: pending\nstatus: draft\nfindings: {text.format(marker=marker)}\n")
     result = letters("check", "--no-pages")
     assert result.exit_code == 1
-    assert f"{KENT}:3:11: could not determine a constructor for the tag" in result.output
+    assert f"{KENT}:3: the YAML tag '!!python/" in result.output
     assert not marker.exists()
 
 
@@ -248,3 +248,184 @@ markdownish = st.lists(
 @given(st.lists(markdownish, max_size=6).map("".join))
 def test_any_findings_text_yields_only_allowed_markup(text):
     assert_only_allowed_markup(str(findings.convert(text).html))
+
+
+# --- every value parsed or refused at its line -------------------------------------------------------------
+
+FORCES = "data/recipients/police-forces.yaml"
+APSP = "data/assessments/apsp-2017.yaml"
+# A value of each kind YAML builds and can fail to: (what is written, what the message says).
+UNBUILDABLE = [
+    ("2017-02-30", "'2017-02-30' is not a date (or time) that exists"),
+    ("2017-10-02 25:61:00", "'2017-10-02 25:61:00' is not a date (or time) that exists"),
+    ("9" * 5000, "a number 5,000 characters long"),
+    ("0x" + "f" * 200, "a number 202 characters long"),
+    ("!!binary aGVsbG8=", "the YAML tag '!!binary' is not allowed"),
+    ("!!set {a}", "the YAML tag '!!set' is not allowed"),
+    ("!custom x", "the YAML tag '!custom' is not allowed"),
+]
+
+
+@pytest.mark.parametrize(("value", "said"), UNBUILDABLE)
+def test_a_value_yaml_cannot_build_in_a_letter_is_one_placed_line_and_the_others_build(letters, project, value, said):
+    letter_file(project, "kent").write_text(f"outcome: pending\nstatus: draft\nfindings: {value}\n")
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert [line for line in result.output.splitlines() if KENT in line] == [f"{KENT}:3: {line_of(result.output, KENT)}"]
+    assert said in result.output
+    result = letters("build", "--format", "html")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert (project / "output" / "apsp-2017" / "html" / "cleveland.html").is_file()
+    assert not (project / "output" / "apsp-2017" / "html" / "kent.html").exists()
+
+
+def line_of(output: str, path: str) -> str:
+    """The message of the one line of the output that names this file, without its place."""
+    (line,) = [line for line in output.splitlines() if path in line]
+    return line.split(": ", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "line"),
+    [
+        (APSP, "date: 2017-10-02", 4),
+        (FORCES, "nation: England\n  - slug: bedfordshire", 14),
+    ],
+)
+def test_an_impossible_date_in_a_shared_file_is_one_line_naming_it(letters, project, path, old, line):
+    file = project / path
+    text = file.read_text()
+    assert text.count(old) == 1
+    file.write_text(text.replace(old, old.replace("2017-10-02", "2017-02-30").replace("nation: England", "nation: 2017-02-30")))
+    for command in (["check", "--no-pages"], ["list"], ["build", "--format", "html"]):
+        result = letters(*command)
+        assert result.exit_code == 1 and "Traceback" not in result.output, command
+        assert f"{path}:{line}: '2017-02-30' is not a date (or time) that exists" in result.output, command
+
+
+def test_a_status_given_through_a_merge_key_is_refused_at_its_line(letters, project):
+    letter_file(project, "kent").write_text("base: &base {status: draft}\n<<: *base\noutcome: pending\nfindings: Text.\n")
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 1
+    assert f"{KENT}:2: a merge key ('<<:') is not allowed" in result.output
+    result = letters("approve", "kent", "--by", "Jane Smith")
+    assert result.exit_code == 1 and "Traceback" not in result.output and "KeyError" not in result.output
+    assert f"{KENT}: not approved: a merge key ('<<:') is not allowed" in result.output
+
+
+def test_the_preview_keeps_serving_and_shows_a_bad_date_on_its_letter(project):
+    from starlette.testclient import TestClient
+
+    from hmicfrs_letters.preview.app import create_app
+    from hmicfrs_letters.preview.state import Preview
+
+    letter_file(project, "kent").write_text("outcome: pending\nstatus: draft\nfindings: 2017-02-30\n")
+    client = TestClient(create_app(Preview(Project.at(project)), allowed_hosts=["testserver"], watching=False))
+    index = client.get("/apsp-2017/")
+    assert index.status_code == 200
+    page = client.get("/apsp-2017/letters/kent")
+    assert "2017-02-30&#39; is not a date (or time) that exists" in page.text or "2017-02-30' is not a date" in page.text
+    assert client.get("/apsp-2017/letters/cleveland").status_code == 200
+
+
+# --- every write read back -----------------------------------------------------------------------------------
+
+
+def test_a_flow_style_letter_approved_stays_valid_and_approved(letters, project):
+    path = letter_file(project, "cleveland")
+    data = yaml.safe_load(path.read_text())
+    del data["approved"]
+    data["status"] = "draft"
+    path.write_text(yaml.safe_dump(data, default_flow_style=True, width=10**6))
+    assert path.read_text().startswith("{")
+    result = letters("approve", "cleveland", "--by", "Jane Smith")
+    assert result.exit_code == 0, result.output
+    approved = yaml.safe_load(path.read_text())
+    assert approved["status"] == "approved" and approved["approved"]["by"] == "Jane Smith"
+    assert approved["findings"] == data["findings"] and approved["outcome"] == data["outcome"]
+    copy = project / "data" / "assessments" / "apsp-2017" / ".approved" / "cleveland.yaml"
+    assert yaml.safe_load(copy.read_text()) == approved
+    result = letters("list", "--json")
+    assert result.exit_code == 0
+    assert '"status": "approved"' in result.output.split('"cleveland"', 1)[1].split("}", 1)[0]
+
+
+def test_control_characters_in_the_approvers_name_are_refused_and_nothing_is_written(letters, project):
+    before = letter_file(project, "cleveland").read_bytes()
+    for name in ("Jane\x1b[31m Smith", "Jane\nSmith", "Jane\u2028Smith"):
+        result = letters("approve", "cleveland", "--by", name)
+        assert result.exit_code == 1 and "\x1b" not in result.output
+        assert "the approver's name: holds U+" in result.output
+    assert letter_file(project, "cleveland").read_bytes() == before
+
+
+# --- the build never follows a link out of output/ ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("linked", ["apsp-2017", "apsp-2017/pdf", "apsp-2017/html"])
+def test_a_symlinked_output_folder_leaves_the_outside_untouched(letters, project, tmp_path, linked):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for name in ("precious.pdf", "precious.html", "kent.pdf"):
+        (outside / name).write_text("not the engine's")
+    before = {path.name: path.read_bytes() for path in outside.iterdir()}
+    link = project / "output" / linked
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside, target_is_directory=True)
+    for command in (["build", "-f", "kent"], ["build", "--format", "html"]):
+        result = letters(*command)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert f"Error: output/{linked}: is a symbolic link: the build writes and removes files only in real folders" in result.output
+        assert {path.name: path.read_bytes() for path in outside.iterdir()} == before
+
+
+# --- limits before work ------------------------------------------------------------------------------------
+
+
+def test_a_letter_far_over_the_page_limit_is_not_laid_out(letters, project):
+    from hmicfrs_letters.workflow.series import Workflow
+
+    letter_file(project, "kent").write_text("outcome: pending\nstatus: draft\nfindings: |\n" + "  x\n\n" * 6600)  # 229 pages laid out
+    with Workflow.load(Project.at(project), chosen=["kent"]) as work:
+        (state,) = work.with_pages(work.states())
+        assert work._service is None  # no worker started: nothing laid out
+    assert state.pages is None
+    assert "Kent Police: far over the page limit of 2: its 6,6" in " ".join(p.message for p in state.errors)
+    result = letters("check")
+    assert result.exit_code == 1
+    assert f"{KENT}: Kent Police: far over the page limit of 2" in result.output
+
+
+# --- the approval covers the letter's structure --------------------------------------------------------------
+
+STRUCTURED = "Your plans were **thorough**.\n\n## What we found\n\nThey covered:\n\n- a review of the unit;\n- new monitoring.\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("**thorough**", "thorough"),  # bold taken off
+        ("- a review of the unit;\n- new monitoring.", "a review of the unit;\n\nnew monitoring."),  # a list made paragraphs
+        ("## What we found", "### What we found"),  # a heading demoted
+    ],
+)
+def test_a_change_of_structure_alone_voids_an_approval(letters, project, old, new):
+    path = letter_file(project, "cumbria")
+    findings = "".join(f"  {line}\n" if line else "\n" for line in STRUCTURED.splitlines())
+    path.write_text(f"outcome: plans-not-commenced\nstatus: draft\nfindings: |\n{findings}")
+    result = letters("approve", "cumbria", "--by", "Jane Smith")
+    assert result.exit_code == 0, result.output
+    assert _status(letters, "cumbria") == "approved"
+    approved = path.read_text()
+    edited = approved.replace(old.replace("\n", "\n  "), new.replace("\n", "\n  "))
+    assert edited != approved
+    path.write_text(edited)
+    assert _status(letters, "cumbria") == "changed"
+
+
+def _status(letters, slug: str) -> str:
+    import json
+
+    result = letters("list", "--json")
+    rows = [row for row in json.loads(result.output)["letters"] if row["slug"] == slug]
+    return rows[0]["status"]

@@ -5,6 +5,8 @@ every loop is bounded in count and time."""
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import logging
 import os
 import re
@@ -29,6 +31,7 @@ from hmicfrs_letters.cli import app as cli
 from hmicfrs_letters.core.errors import LetterError
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.preview.app import create_app
+from hmicfrs_letters.preview.forms import MAX_FORM_BYTES
 from hmicfrs_letters.preview.server import allowed_hosts, max_connections
 from hmicfrs_letters.preview.state import Preview
 from serving import running
@@ -245,3 +248,129 @@ def test_connections_are_capped_inside_the_open_file_limit():
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert 8 <= max_connections() <= 1000
+
+
+# --- no state shared between requests; limits before work ----------------------------------------------
+
+
+def _token(server, slug: str = "kent") -> str:
+    return re.search(r'name="token" value="([^"]+)"', get(f"{server.url}apsp-2017/letters/{slug}")[1])[1]
+
+
+def _post(url: str, fields: dict[str, str] | bytes, origin: str | None, timeout: float = 30) -> tuple[int, str]:
+    body = fields if isinstance(fields, bytes) else urllib.parse.urlencode(fields).encode()
+    request = urllib.request.Request(url, data=body, headers={"Origin": origin} if origin else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+
+
+def test_concurrent_live_looks_of_different_letters_each_get_their_own(project):
+    slugs = ["kent", "cleveland", "dorset", "essex", "surrey", "sussex", "norfolk", "suffolk"]
+    # Reference links and emphasis: a Markdown converter keeps references between calls until reset.
+    # Long enough that converting it spans several of the interpreter's thread switches.
+    findings = {
+        slug: "\n\n".join([f"Marker-{slug} *first* [link][{slug}] and **more** words.\n\n- item {slug}"] * 60)
+        + f"\n\n[{slug}]: https://example.org/{slug}"
+        for slug in slugs
+    }
+    with running(project) as server:
+        token, origin = _token(server), server.url.rstrip("/")
+        answers: list[tuple[str, int, str]] = []
+
+        def ask(slug: str) -> None:
+            for _ in range(6):
+                url = f"{server.url}apsp-2017/letters/{slug}/live?part=letter"
+                status, text = _post(url, {"token": token, "field:findings": findings[slug]}, origin)
+                answers.append((slug, status, text))
+
+        threads = [threading.Thread(target=ask, args=(slug,)) for slug in slugs * 2]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    assert len(answers) == 6 * 2 * len(slugs)
+    for slug, status, text in answers:
+        assert status == 200, (slug, text[:500])
+        html = json.loads(text)["html"]
+        assert f"Marker-{slug}" in html and f"https://example.org/{slug}" in html, slug
+        assert not [other for other in slugs if other != slug and f"Marker-{other}" in html], slug
+        assert "control character" not in text
+
+
+def test_a_template_that_loops_is_its_letters_error_and_holds_up_no_other(project):
+    template = project / "templates" / "apsp-2017" / "findings.html.j2"
+    with running(project, timeout=4) as server:
+        version = server.preview.version
+        template.write_text("{% if recipient.slug == 'kent' %}{% for i in range(10**12) %}{% endfor %}{% endif %}\n" + template.read_text())
+        assert eventually(lambda: server.preview.version > version)
+        slow: dict[str, tuple[int, str]] = {}
+        thread = threading.Thread(target=lambda: slow.setdefault("kent", get(server.url + "apsp-2017/letters/kent.html", timeout=60)))
+        thread.start()
+        time.sleep(0.5)
+        assert get(server.url + "apsp-2017/letters/cleveland.html", timeout=60)[0] == 200
+        assert thread.is_alive()  # answered while kent's template still runs: the preview's lock is not held
+        thread.join(60)
+        # The template fixed: the letter renders again (nothing stuck behind the loop).
+        template.write_text(template.read_text().split("\n", 1)[1])
+        assert eventually(lambda: get(server.url + "apsp-2017/letters/kent.html")[0] == 200)
+    status, page = slow["kent"]
+    assert status == 422
+    assert re.search(r"templates/apsp-2017/\S+\.j2(:\d+)?: the template took longer than 4 s", page), page[-600:]
+
+
+def _announced(server, path: str, length: int, origin: str | None) -> tuple[int, str]:
+    """A POST that announces a body of `length` bytes and sends only its first few: answered at once
+    only when the server refuses it without reading the body (otherwise it waits, and this times out)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+    try:
+        connection.putrequest("POST", path)
+        connection.putheader("Content-Type", "application/x-www-form-urlencoded")
+        connection.putheader("Content-Length", str(length))
+        if origin:
+            connection.putheader("Origin", origin)
+        connection.endheaders(b"token=")
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+def test_a_cross_site_post_is_refused_before_its_body_is_read(project):
+    with running(project) as server:
+        origin = server.url.rstrip("/")
+        for refused in (None, "http://evil.example"):  # refused on its headers: 400 MB announced, never read
+            status, text = _announced(server, "/apsp-2017/letters/kent", 400_000_000, refused)
+            assert status == 403 and "did not come from this server" in text
+        # From our own origin, but larger than any letter's form: refused unread too.
+        status, text = _announced(server, "/apsp-2017/letters/kent/live", MAX_FORM_BYTES + 1, origin)
+        assert status == 403 and "larger than" in text
+        # Sent without announcing its size (chunked): refused as it streams in, past the limit.
+        request = urllib.request.Request(
+            server.url + "apsp-2017/letters/kent/live", data=iter([b"token=", b"a" * MAX_FORM_BYTES, b"a"]), headers={"Origin": origin}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused_late:
+            urllib.request.urlopen(request, timeout=20)
+        assert refused_late.value.code == 403 and "larger than" in refused_late.value.read().decode()
+
+
+def test_starlettes_own_responses_carry_the_security_headers(project):
+    with running(project) as server:
+        for url, host in ((server.url + "apsp-2017", None), (server.url, "evil.example")):
+            request = urllib.request.Request(url, headers={"Host": host} if host else {})
+            opener = urllib.request.build_opener(_NoRedirect)
+            try:
+                response = opener.open(request, timeout=20)
+                status, headers = response.status, response.headers
+            except urllib.error.HTTPError as exc:
+                status, headers = exc.code, exc.headers
+            assert status in (307, 400), (url, status)
+            assert headers["Cache-Control"] == "no-store" and headers["X-Content-Type-Options"] == "nosniff", (url, dict(headers))
+            assert headers["Referrer-Policy"] == "same-origin"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None

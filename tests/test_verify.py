@@ -49,7 +49,8 @@ def test_verify_catches_a_pdf_whose_text_was_altered(letters, project, built):
     assert result.output == (
         f"Error: {OUT}/pdf/cleveland.pdf: Cleveland Police: the PDF's text lacks 1 passage of the letter, "
         "first: 'To address this cause of concern, we recommend that within six months, all forces should h…'\n"
-        "Verified 2 PDFs, 1 problems\n"
+        f"Error: {OUT}/pdf/cleveland.pdf: Cleveland Police: the PDF is not the one the build wrote (its SHA-256 is not the manifest's)\n"
+        "Verified 2 PDFs, 2 problems\n"
     )
 
 
@@ -99,3 +100,39 @@ def test_a_paragraph_over_a_page_break_and_lines_broken_at_hyphens_still_verify(
 def test_passages_are_the_letters_blocks_and_lines_folded():
     html = '<p>Outside</p><article class="letter"><p>First “quoted”\n  one.</p><address>A<br>B</address></article>'
     assert [p.text for p in letter_passages(html)] == ['First "quoted" one.', "A", "B"]
+
+
+# --- integrity both ways ---------------------------------------------------------------------------------
+
+
+def test_a_pdf_with_a_page_of_another_letter_appended_fails_verify(letters, built):
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for name in ("kent", "cleveland"):
+        reader = PdfReader(built / "pdf" / f"{name}.pdf")
+        for page in reader.pages if name == "kent" else reader.pages[:1]:
+            writer.add_page(page)
+    with open(built / "pdf" / "kent.pdf", "wb") as out:
+        writer.write(out)
+    result = letters("verify", "-f", "cleveland", "-f", "kent")
+    assert result.exit_code == 1
+    assert f"Error: {OUT}/pdf/kent.pdf: Kent Police: the PDF holds text that is not its letter's, first: '" in result.output
+    assert f"Error: {OUT}/pdf/kent.pdf: Kent Police: the PDF has 3 pages; the build that wrote it counted 2" in result.output
+    assert f"Error: {OUT}/pdf/kent.pdf: Kent Police: the PDF is not the one the build wrote" in result.output
+    assert "cleveland.pdf" not in result.output
+
+
+def test_verify_checks_the_html_against_the_manifest_and_the_data(letters, built):
+    html = built / "html" / "cleveland.html"
+    html.write_text(html.read_text().replace("<strong>", "<span>").replace("</strong>", "</span>"))
+    result = letters("verify", "-f", "cleveland")
+    assert result.exit_code == 1
+    assert f"Error: {OUT}/html/cleveland.html: Cleveland Police: the HTML is not the one the build wrote" in result.output
+
+
+def test_verify_without_the_builds_manifest_says_what_it_cannot_check(letters, built):
+    (built / "manifest.json").unlink()
+    result = letters("verify", "-f", "kent")
+    assert result.exit_code == 1
+    assert f"Error: {OUT}/manifest.json: cannot check the PDFs' pages and the files' hashes against the build's manifest" in result.output

@@ -55,6 +55,16 @@ def leave_temp(n: int) -> str:
     return tempfile.mkdtemp(prefix="left-behind-")
 
 
+def killed_at_start_once(mark: str) -> None:
+    """An initializer whose first worker is killed (SIGKILL) as it starts, before it is ready."""
+    try:
+        fd = os.open(mark, os.O_CREAT | os.O_EXCL)
+    except FileExistsError:
+        return
+    os.close(fd)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def broken_init() -> None:
     raise RuntimeError("no fonts here")
 
@@ -141,3 +151,22 @@ def test_workers_stay_up_between_runs_until_the_pool_closes(pool):
         first = dict(running.run([(0, 0)]))[0]
         second = dict(running.run([(1, 1)]))[1]
         assert first == second and running.started == 1
+
+
+def test_a_worker_killed_as_it_starts_is_replaced_and_every_task_gives_its_result(pool, tmp_path):
+    with pool(square, jobs=1, initializer=killed_at_start_once, initargs=(str(tmp_path / "killed"),)) as running:
+        results = dict(running.run((n, n) for n in range(4)))
+        assert results == {n: n * n for n in range(4)}
+        assert running.started == 2
+
+
+def test_a_fork_server_that_cannot_fork_is_a_failure_to_start_not_an_exception(pool, monkeypatch):
+    import multiprocessing.forkserver
+
+    def refused(*args, **kwargs):
+        raise ConnectionRefusedError(111, "Connection refused")  # the fork server killed as a worker starts
+
+    monkeypatch.setattr(multiprocessing.forkserver, "connect_to_new_process", refused)
+    with pool(square, jobs=2) as running:
+        results = dict(running.run((n, n) for n in range(3)))
+    assert all(isinstance(r, TaskFailed) and "the fork server could not start one" in r.message for r in results.values())

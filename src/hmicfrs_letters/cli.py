@@ -245,6 +245,9 @@ def check(
         ),
     ] = True,
     as_json: JsonOption = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds one letter's HTML, or its PDF, may take before it is that letter's error.")
+    ] = LETTER_TIME_LIMIT,
 ) -> None:
     """Validate all data and templates; print every problem. Writes nothing but the PDF cache.
 
@@ -260,7 +263,7 @@ def check(
     from hmicfrs_letters.workflow.listing import check_json
 
     with _reporting():
-        works, problems = _works(ctx, assessment)
+        works, problems = _works(ctx, assessment, timeout=timeout)
         for work in works:
             with work:
                 problems += work.check(pages=pages)

@@ -20,7 +20,7 @@ from filelock import FileLock
 from hmicfrs_letters.build.manifest import MANIFEST, write_manifest
 from hmicfrs_letters.build.overview import render_overview
 from hmicfrs_letters.build.report import BuildReport, LetterResult
-from hmicfrs_letters.core.errors import Problem
+from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.files import NameTooLong, remove_stale_temps, write_atomic, writing
 from hmicfrs_letters.core.models import FAILED
 from hmicfrs_letters.core.project import Project
@@ -61,7 +61,9 @@ def build(
     that replaces out/<assessment>/final/ whole, and only when every letter in it was made and
     verified; otherwise the new folder is removed and the old final/ is left as it was.
     """
-    folder = (out or batch.project.output_dir).resolve() / batch.assessment.slug
+    root = (out or batch.project.output_dir).resolve()
+    folder = root / batch.assessment.slug
+    _refuse_links(batch.project, root, folder)
     if not final:
         return _build_into(folder, batch, templates, service, slugs, formats, progress, final)
     folder.mkdir(parents=True, exist_ok=True)
@@ -212,6 +214,20 @@ def _remove_what_no_letter_stands_for(batch: Batch, report: BuildReport, output:
         stale += [path for path in (out_dir / kind).glob(f"*.{kind}") if path.stem not in known]
     for path in stale:
         output.remove(path)
+
+
+def _refuse_links(project: Project, root: Path, folder: Path) -> None:
+    """LetterError when a folder the build writes into or removes from is a symbolic link (or, once
+    links are resolved, not inside the output folder): the build never follows a link out of it."""
+    for path in (folder, *(folder / name for name in ("html", "pdf", FINAL, *(f"{FINAL}/{kind}" for kind in ("html", "pdf"))))):
+        if os.path.islink(path) or (os.path.lexists(path) and not Path(os.path.realpath(path)).is_relative_to(root)):
+            raise LetterError(
+                Problem(
+                    project.shown(path),
+                    "is a symbolic link: the build writes and removes files only in real folders inside the output folder; "
+                    "remove the link (nothing was written or removed)",
+                )
+            )
 
 
 def _new_folder(parent: Path, prefix: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from dataclasses import dataclass
 
 import markdown
@@ -83,15 +84,25 @@ def _converter() -> markdown.Markdown:
     return md
 
 
-_md = _converter()
+# One converter per thread: a Markdown instance keeps the state of the text it converts (its
+# references, its footnotes, its output), so two threads sharing one mix their letters' text.
+_local = threading.local()
+
+
+def _thread_converter() -> markdown.Markdown:
+    md = getattr(_local, "md", None)
+    if md is None:
+        md = _local.md = _converter()
+    return md
 
 
 def convert(text: str) -> Findings:
     """Markdown to sanitised HTML; also says whether the text tried an image or raw HTML, or nests too deep."""
     has_raw_html = bool(_TAG.search(text))
     if nesting(text) <= MAX_NESTING:
-        _md.reset()
-        raw = _md.convert(text)
+        md = _thread_converter()
+        md.reset()
+        raw = md.convert(text)
         clean = nh3.clean(raw, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=ALLOWED_SCHEMES)
         # A character reference (&#27;) comes out of nh3 as the control character itself: never raw in a page.
         clean, controls = CONTROL.subn("\ufffd", clean)

@@ -35,6 +35,39 @@ class _Loader(_SafeLoader):
 
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
+
+class _Unbuildable(Exception):
+    """Internal: carries the node a value could not be built from."""
+
+    def __init__(self, node: yaml.Node, error: Exception) -> None:
+        super().__init__(str(error))
+        self.node, self.error = node, error
+
+
+def _construct_object(self: Any, node: yaml.Node, deep: bool = False) -> Any:
+    """The constructor's own, with any error building a value (an impossible date, an integer too
+    long to convert) raised as _Unbuildable, which knows the value's node and so its line."""
+    try:
+        return _SafeLoader.construct_object(self, node, deep)
+    except _Unbuildable:
+        raise
+    except yaml.YAMLError:
+        raise
+    except Exception as exc:  # whatever a constructor raises (ValueError, OverflowError, …) is this value's problem
+        raise _Unbuildable(node, exc) from None
+
+
+_Loader.construct_object = _construct_object  # type: ignore[method-assign]
+
+# The tags a value may have: YAML's plain kinds, as the safe loader resolves them or as written
+# (`!!str 0123`). Others (`!!binary`, `!!set`, `!!omap`, `!custom`) make values no letter uses,
+# and `<<` merge keys hide where a key comes from: each is refused at its line.
+_TAG = "tag:yaml.org,2002:"
+ALLOWED_TAGS = frozenset(_TAG + kind for kind in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map"))
+MERGE_TAG = _TAG + "merge"
+_NUMBER_TAGS = (_TAG + "int", _TAG + "float")
+MAX_NUMBER_CHARS = 100
+
 # Limits that keep a hostile file from exhausting time or memory: the raw size, and the number
 # of nodes once aliases are followed (a "billion laughs" document is tiny on disk).
 MAX_FILE_BYTES = 1_000_000
@@ -107,6 +140,8 @@ def parse_yaml(text: str, shown_as: str) -> Document:
         folded: dict[KeyPath, int] = {}
         _find_folded_breaks(node, (), text.splitlines(), folded)
         data = loader.construct_document(node)
+    except _Unbuildable as exc:
+        raise LetterError(Problem(shown_as, _unbuildable(exc.node, exc.error), _line(exc.node))) from None
     except yaml.MarkedYAMLError as exc:
         if (exc.problem_mark or exc.context_mark) is None:
             raise LetterError(Problem(shown_as, ": ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML")) from None
@@ -117,6 +152,18 @@ def parse_yaml(text: str, shown_as: str) -> Document:
     finally:
         loader.dispose()
     return Document(shown_as, data, walk.lines, folded, walk.notes)
+
+
+def _unbuildable(node: yaml.Node, error: Exception) -> str:
+    """Why a value cannot be read, in plain words: a date or time that does not exist, a number too long."""
+    value = str(node.value)
+    shown = value if len(value) <= 40 else f"{value[:20]}…{value[-8:]} ({len(value):,} characters)"
+    kind = node.tag.removeprefix(_TAG)
+    if kind == "timestamp":
+        return f"'{shown}' is not a date (or time) that exists ({error}): write a real one, or put the value in quotes"
+    if kind in ("int", "float"):
+        return f"'{shown}' cannot be read as a number ({error}): put the value in quotes if it is text"
+    return f"'{shown}' cannot be read as YAML's {kind} ({error}): put the value in quotes if it is text"
 
 
 # YAML's line breaks, as its parser counts lines.
@@ -147,8 +194,20 @@ class _Walk:
                 )
             )
         self.lines.setdefault(path, _line(node))
+        if node.tag not in ALLOWED_TAGS:
+            shown = node.tag.replace(_TAG, "!!")
+            message = (
+                f"the YAML tag '{shown}' is not allowed: write plain text, numbers, dates, lists and mappings "
+                "(put a value that starts with '!' or is '=' in quotes)"
+            )
+            self.errors.append(Problem(self.shown_as, message, _line(node)))
+            return
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
+                if key_node.tag == MERGE_TAG:
+                    message = "a merge key ('<<:') is not allowed: write each key out where it belongs"
+                    self.errors.append(Problem(self.shown_as, message, _line(key_node)))
+                    continue
                 if not isinstance(key_node, yaml.ScalarNode):
                     self.errors.append(Problem(self.shown_as, "a key must be a name, not a list or a mapping", _line(key_node)))
                     continue
@@ -165,6 +224,9 @@ class _Walk:
             self.scalar(node, value=True)
 
     def scalar(self, node: yaml.Node, value: bool) -> None:
+        if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_CHARS:  # 0xfff… converts, but no message could print it
+            message = f"a number {len(node.value):,} characters long: no letter needs one; put the value in quotes if it is text"
+            self.errors.append(Problem(self.shown_as, message, _line(node)))
         found = CONTROL.search(node.value)
         if found:
             char = found.group()

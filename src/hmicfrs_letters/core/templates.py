@@ -16,9 +16,12 @@ from jinja2.loaders import split_template_path
 
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.reading import read_project_file, read_project_text
+from hmicfrs_letters.core.timelimit import TimeLimitExceeded, run_with_limit
 
 # A template is code someone wrote by hand: a megabyte is far past any letter's.
 MAX_TEMPLATE_BYTES = 1_000_000
+# A letter's HTML renders in milliseconds; a template still rendering after this loops without end.
+RENDER_TIME_LIMIT = 60.0
 # A crest, a logo or a signature: tens of kilobytes; a letter carries each inline in its HTML.
 MAX_IMAGE_BYTES = 2_000_000
 # The images a template may show, from templates/assets/ only, by their names' endings.
@@ -55,8 +58,9 @@ class Templates:
     compiled or rendered, comes out as a LetterError placed at the template's file and line.
     """
 
-    def __init__(self, folder: Path, shown: str = "templates") -> None:
+    def __init__(self, folder: Path, shown: str = "templates", time_limit: float | None = RENDER_TIME_LIMIT) -> None:
         self.folder, self.shown = folder, shown
+        self.time_limit = time_limit  # seconds each render may take (see core.timelimit)
         self.env = jinja2.Environment(
             loader=_Loader(folder, shown),
             # Every value printed escaped, but in a plain-text template (an e-mail's body, `*.txt.j2`).
@@ -89,9 +93,10 @@ class Templates:
         return self._images[name]
 
     def render(self, name: str, context: dict[str, Any]) -> str:
-        """The template `name` rendered with this context; LetterError on any error inside it."""
+        """The template `name` rendered with this context, within the time limit; LetterError on any error inside it."""
         try:
-            return self.env.get_template(name).render(context)
+            template = self.env.get_template(name)
+            return run_with_limit(self.time_limit, lambda: template.render(context))
         except Exception as exc:  # whatever a template raises is the template's problem
             raise LetterError(self.problem(exc)) from None
 
@@ -134,5 +139,7 @@ class Templates:
 
 
 def _message(exc: Exception) -> str:
+    if isinstance(exc, TimeLimitExceeded):
+        return f"the template {exc} (does it loop without end?)"
     text = str(exc) or type(exc).__name__
     return text if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {text}"

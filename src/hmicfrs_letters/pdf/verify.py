@@ -75,6 +75,30 @@ def missing_passages(html: str, pdf: bytes) -> list[str]:
     return missing_in_order(expected, _comparable(pdf_text(pdf)))
 
 
+def extra_text(html: str, pdf: bytes) -> list[str]:
+    """The other way round: the PDF's text that is none of its letter's passages (a page of another
+    letter appended, a paragraph inserted), in order; nothing when a passage is missing (said already)."""
+    text = _comparable(pdf_text(pdf))
+    extra, position = [], 0
+    for passage in (_comparable(p.text) for p in letter_passages(html)):
+        found = text.find(passage, position)
+        if found < 0:
+            return []
+        extra.append(text[position:found])
+        position = found + len(passage)
+    extra.append(text[position:])
+    return [piece.strip() for piece in extra if piece.strip()]
+
+
+def page_count(pdf: bytes) -> int:
+    """How many pages the PDF has."""
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        return len(document)
+    finally:
+        document.close()
+
+
 def describe(missing: Sequence[str], css: str = "", text: str | None = None) -> str:
     """The text check's failure in words. With the stylesheet, it names the rules that change the text
     (the likely cause); with the PDF's text, the character of the first passage that the text lacks."""

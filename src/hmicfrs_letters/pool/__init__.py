@@ -134,7 +134,10 @@ class WorkerPool:
                     yield pending.popleft().key, TaskFailed(message)
             wanted = min(self.jobs, len(pending) + sum(w.task is not None for w in self.workers))
             while len(self.workers) < wanted:
-                self._start()
+                if not self._start():
+                    break
+            if not self.workers:  # none could be started: counted as failures to start, until the tasks fail
+                continue
             for worker in self.workers:
                 if worker.ready and worker.task is None and pending:
                     self._give(worker, pending.popleft(), pending)
@@ -153,7 +156,9 @@ class WorkerPool:
                     yield task.key, result
             yield from self._expire()
 
-    def _start(self) -> None:
+    def _start(self) -> bool:
+        """Start one worker; False (a failure to start) when the fork server cannot fork it: killed,
+        say, in which case the next start starts a new fork server."""
         parent, child = self.context.Pipe()
         process = self.context.Process(
             target=_worker_main,
@@ -161,10 +166,17 @@ class WorkerPool:
             name=f"letters-worker-{self.started}",
             daemon=True,
         )
-        process.start()
+        try:
+            process.start()
+        except (OSError, EOFError) as exc:
+            child.close()
+            parent.close()
+            self._start_failed(f"the fork server could not start one ({_describe(exc)})")
+            return False
         child.close()  # the worker holds the only other end: its death reads as end-of-file here
         self.started += 1
         self.workers.append(_Worker(process, parent, started=time.monotonic()))
+        return True
 
     def _give(self, worker: _Worker, task: _Task, pending: collections.deque[_Task]) -> None:
         worker.task, worker.since = task, time.monotonic()

@@ -29,7 +29,7 @@ from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.models import PENDING, Category
 from hmicfrs_letters.core.status import Status
 from hmicfrs_letters.preview import editor, forms
-from hmicfrs_letters.preview.responses import HEADERS, LETTER_CSP, page, problems_page, view_of
+from hmicfrs_letters.preview.responses import HEADERS, LETTER_CSP, SecurityHeaders, page, problems_page, view_of
 from hmicfrs_letters.preview.state import SORTS, Change, Preview, select
 
 RELOAD_JS = Path(__file__).parent / "pages" / "reload.js"
@@ -247,7 +247,7 @@ def create_app(preview: Preview, allowed_hosts: Sequence[str] = ("*",), watching
             preview.close()
 
     # Checking the Host header keeps a web page elsewhere from reading drafts through DNS rebinding.
-    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))]
+    middleware = [Middleware(SecurityHeaders), Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))]
     app = Starlette(routes=ROUTES, middleware=middleware, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan)
     app.state.preview = preview
     app.state.broadcast = broadcast

@@ -50,12 +50,44 @@ def _preview(request: Request) -> Preview:
 
 
 async def _guarded_form(request: Request) -> FormData | str:
-    """The posted form, or why the request may not change anything (forms.Guard): the one token check."""
-    form = await request.form()
-    refusal = request.app.state.guard.refusal(
-        form.get("token"), request.headers.get("origin"), request.headers.get("referer"), request.headers.get("host")
-    )
+    """The posted form, or why the request may not change anything (forms.Guard): the one token check.
+
+    Limits before work: a request from another origin is refused on its headers, before its body
+    is read; a body over forms.MAX_FORM_BYTES is refused as it streams in, before it is parsed.
+    """
+    headers = request.headers
+    refusal = forms.Guard.origin_refusal(headers.get("origin"), headers.get("referer"), headers.get("host"))
+    if refusal:
+        return refusal
+    body = await _capped_body(request)
+    if body is None:
+        return f"this form is larger than the {forms.MAX_FORM_BYTES:,} bytes a letter's form may send"
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    form = await Request(request.scope, replay).form()
+    refusal = request.app.state.guard.refusal(form.get("token"), headers.get("origin"), headers.get("referer"), headers.get("host"))
     return refusal or form
+
+
+async def _capped_body(request: Request) -> bytes | None:
+    """The request's body, read as it streams in; None as soon as it is larger than forms.MAX_FORM_BYTES."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > forms.MAX_FORM_BYTES:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > forms.MAX_FORM_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def letter_page(request: Request) -> Response:

@@ -19,6 +19,9 @@ from hmicfrs_letters.core.models import Assessment
 FIELD = "field:"
 ADDRESSEE_ROWS = 3  # rows a page offers for addressees: enough for the letters seen so far
 ADDRESSEE_PARTS = ("name", "role", "organisation")
+# The most a form's body may hold: a letter file may hold a megabyte (core.load), which a form
+# sends encoded, a few times larger at most. A larger body is refused unread.
+MAX_FORM_BYTES = 4_000_000
 
 
 class Guard:
@@ -31,6 +34,12 @@ class Guard:
         """Why this request may not change anything (None when it may): no or a wrong token, or another origin."""
         if not form_token or not hmac.compare_digest(form_token, self.token):
             return "this form is not one this server gave: reload the page and try again"
+        return self.origin_refusal(origin, referer, host)
+
+    @staticmethod
+    def origin_refusal(origin: str | None, referer: str | None, host: str | None) -> str | None:
+        """Why a request from elsewhere is refused (None when it came from this server's pages): its headers
+        alone, checked before its body is read."""
         source = origin if origin and origin != "null" else referer
         if not source or urlsplit(source).netloc != (host or ""):
             return "this request did not come from this server's own pages"

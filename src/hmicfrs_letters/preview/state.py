@@ -19,7 +19,7 @@ from typing import Any
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.models import SLUG, ApprovalRecord, Category, did_you_mean
 from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.core.state import LetterState
+from hmicfrs_letters.core.state import LetterState, assess
 from hmicfrs_letters.core.status import STANDING
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import Batch, LetterInput, load_batch
@@ -172,26 +172,49 @@ class Series:
         return self.work
 
     def view(self, slug: str) -> LetterView:
-        """One letter; LetterError when the assessment cannot be loaded or has no such letter."""
+        """One letter; LetterError when the assessment cannot be loaded or has no such letter.
+
+        The letter is rendered outside the preview's lock: a template that runs long (until its
+        time limit) holds up only the requests for its own letters, never the others'. The view
+        is kept only if nothing was reloaded meanwhile.
+        """
         with self.preview.lock:
             work = self.loaded()
-            if slug not in self.views:
-                (item,) = work.batch.select([slug])
-                state = work.state(item)
-                self.preview.renders[f"{self.slug}/{slug}"] += 1
-                self.views[slug] = LetterView(state, self.slug, work.assessment.category(item.letter.outcome) if item.letter else None)
-            return self.views[slug]
+            if slug in self.views:
+                return self.views[slug]
+            batch, templates = work.batch, work.templates
+            (item,) = batch.select([slug])
+        state = assess(templates, batch.assessment, item)
+        view = LetterView(state, self.slug, batch.assessment.category(item.letter.outcome) if item.letter else None)
+        with self.preview.lock:
+            self.preview.renders[f"{self.slug}/{slug}"] += 1
+            if self.work is work and work.batch is batch and work.templates is templates and not self.failure:
+                return self.views.setdefault(slug, view)
+        return view
 
     def all_views(self) -> list[LetterView]:
         with self.preview.lock:
-            return [self.view(item.slug) for item in self.loaded().batch.letters]
+            slugs = [item.slug for item in self.loaded().batch.letters]
+        views = []
+        for slug in slugs:
+            try:
+                views.append(self.view(slug))
+            except LetterError:  # removed by a reload meanwhile
+                continue
+        return views
 
     def general_problems(self) -> list[Problem]:
         """Problems `letters check` finds outside the letters' own files: shared files and every template."""
         with self.preview.lock:
-            if self.general is None:
-                self.general = self.loaded().general_problems()
-            return self.general
+            if self.general is not None:
+                return self.general
+            work = self.loaded()
+            batch = work.batch
+        general = work.general_problems()  # renders the wording lock: outside the lock, as a letter is
+        with self.preview.lock:
+            if work.batch is batch and self.general is None:
+                self.general = general
+        return general
 
     def reload(self) -> tuple[bool, set[str], bool]:
         """Read the data again: (every letter changed, the letters that changed, the index changed)."""
@@ -220,7 +243,7 @@ class Preview:
         self.renders: Counter[str] = Counter()  # letters judged and rendered, by assessment/slug
         self.pdf_renders = 0
         self.lock = threading.RLock()
-        self.templates = Templates(project.templates_dir)
+        self.templates = Templates(project.templates_dir, time_limit=timeout)
         self.series = {slug: Series(self, slug) for slug in project.select_assessments(self.named)}
 
     def get(self, assessment: str) -> Series:
@@ -245,7 +268,7 @@ class Preview:
                 for series in self.series.values():  # the PDF stylesheet or fonts: new workers, and a new cache digest
                     series.close()
             if templates:
-                self.templates = Templates(self.project.templates_dir)
+                self.templates = Templates(self.project.templates_dir, time_limit=self.timeout)
                 for series in self.series.values():
                     if series.work is not None:
                         series.work.templates = self.templates

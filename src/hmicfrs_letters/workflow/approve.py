@@ -16,20 +16,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from hmicfrs_letters.core.approval import letter_fingerprint
-from hmicfrs_letters.core.errors import LetterError
+from hmicfrs_letters.core.chars import CONTROL, describe
+from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.files import HeldFile, write_atomic, writing
 from hmicfrs_letters.core.models import ApprovalRecord
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.status import STANDING
 from hmicfrs_letters.core.validate import LetterInput, read_letter_bytes
 from hmicfrs_letters.workflow.series import Workflow
-from hmicfrs_letters.workflow.yamledit import set_approval
+from hmicfrs_letters.workflow.yamledit import approval_written
 
 
 @dataclass
@@ -59,6 +61,7 @@ def approve(
     (Project.approved_copy), for comparing a later draft with it.
     """
     project, assessment, batch = work.project, work.assessment, work.batch
+    _check_name(by)
     on = on or dt.date.today()
     items = batch.select(slugs)
     with ExitStack() as stack:
@@ -79,10 +82,10 @@ def approve(
             if result.approved and not result.already:
                 result.replaced = item.letter.approved if not item.letter.is_draft else None
                 result.record = ApprovalRecord(by, on, letter_fingerprint(work.templates, assessment, item.letter, item.shown))
-                approved = set_approval(held[slug].data, result.record)
                 try:
+                    approved = approval_written(held[slug].data, result.record, item.shown)
                     held[slug].write(approved)
-                except LetterError as exc:  # an editor saved the file while it was being checked
+                except LetterError as exc:  # an editor saved the file while it was being checked, or it would not read back
                     result.record, result.reasons = None, [p.message for p in exc.problems]
                 else:
                     copy = project.approved_copy(assessment.slug, slug)
@@ -90,6 +93,24 @@ def approve(
                         write_atomic(copy, approved)
             results.append(result)
     return results
+
+
+# A name is one line of text: no control character (a terminal would run it), no line break of any kind.
+_NOT_IN_A_NAME = re.compile("[\n\r\x85\u2028\u2029]")
+MAX_NAME_CHARS = 200
+
+
+def _check_name(by: str) -> None:
+    """LetterError when the approver's name is not a name as the record keeps it: checked like any text written."""
+    found = CONTROL.search(by) or _NOT_IN_A_NAME.search(by)
+    if found:
+        raise LetterError(
+            Problem("the approver's name", f"holds {describe(found.group())}: a name is one line of text, with no control character")
+        )
+    if not by.strip():
+        raise LetterError(Problem("the approver's name", "is empty: give the name the approval records"))
+    if len(by) > MAX_NAME_CHARS:
+        raise LetterError(Problem("the approver's name", f"is {len(by):,} characters long; a name is at most {MAX_NAME_CHARS}"))
 
 
 def default_approver(project: Project) -> str | None:

@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.files import HeldFile, read_data_file
+from hmicfrs_letters.core.load import parse_yaml
 from hmicfrs_letters.core.models import APPROVED, DRAFT
 from hmicfrs_letters.core.validate import Batch, LetterInput, read_letter_bytes
-from hmicfrs_letters.workflow.yamledit import dump, literal, round_trip
+from hmicfrs_letters.workflow.yamledit import dump, literal, plain, read_back, round_trip
 
 # The keys a page may set, besides the fields its series declares; never `approved` (approving
 # is `letters approve`'s alone) and never a key of another file.
@@ -101,23 +104,53 @@ def edited(batch: Batch, data: bytes | None, values: Mapping[str, Any]) -> bytes
     except UnicodeDecodeError as exc:
         raise LetterError(Problem(shown, f"cannot edit: {exc}")) from None
     document = loaded if isinstance(loaded, CommentedMap) else CommentedMap(status=DRAFT)
+    # What the file is to read as once written: what it read as, with these values set.
+    meant = dict(parse_yaml(data.decode("utf-8"), shown).data) if isinstance(loaded, CommentedMap) else {"status": DRAFT}
+    changed = []
     for key, value in values.items():
         if key not in allowed:
             raise LetterError(Problem("(the page)", f"'{key}' cannot be set from a page"))
         if value is None or value == "" or value == [] or value == ():
             document.pop(key, None)
+            meant.pop(key, None)
             continue
         scalar = _scalar(value, types.get(key))
         if key in document:
             document[key] = scalar
         else:
             document.insert(_position(document, key), key, scalar)
-    return dump(document).encode("utf-8")
+        meant[key] = plain(scalar)
+        changed.append(key)
+    try:
+        return read_back(dump(document).encode("utf-8"), shown, meant)
+    except LetterError:  # text that reads back as something else when written plain (`1:20`, a number): quoted, it cannot
+        for key in changed:
+            document[key] = _quoted(document[key])
+        return read_back(dump(document).encode("utf-8"), shown, meant)
+
+
+# Line breaks other than "\n": YAML reads U+2028, U+2029 and NEL as line breaks too, and a browser
+# sends a pasted one as it is. Saved as "\n", so the text reads back as it was meant.
+_BREAKS = re.compile("\r\n|[\r\x85\u2028\u2029]")
+
+
+def _text(value: str) -> str:
+    return _BREAKS.sub("\n", value)
+
+
+def _quoted(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return CommentedMap((key, _quoted(item)) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return CommentedSeq(_quoted(item) for item in value)
+    return DoubleQuotedScalarString(value) if isinstance(value, str) else value
 
 
 def _scalar(value: Any, kind: str | None) -> Any:
+    if isinstance(value, str):
+        value = _text(value)
     if kind == "markdown":
-        return literal(str(value).replace("\r\n", "\n"))
+        return literal(str(value))
     if kind == "date" and isinstance(value, str):
         try:
             return dt.date.fromisoformat(value)
@@ -127,7 +160,7 @@ def _scalar(value: Any, kind: str | None) -> Any:
         items = CommentedSeq(_scalar(item, None) for item in value)
         return items
     if isinstance(value, Mapping):
-        return CommentedMap((k, v) for k, v in value.items() if v)
+        return CommentedMap((k, _text(v) if isinstance(v, str) else v) for k, v in value.items() if v)
     return value  # ruamel quotes what would not read back as this text
 
 
@@ -178,6 +211,7 @@ def set_draft(batch: Batch, slug: str, seen: str) -> Saved:
         if not isinstance(document, CommentedMap) or document.get("status") != APPROVED:
             raise LetterError(Problem(shown, "is not approved: nothing to set back"))
         document["status"] = DRAFT
-        new = dump(document).encode("utf-8")
+        meant = {**parse_yaml(held.data.decode("utf-8"), shown).data, "status": DRAFT}
+        new = read_back(dump(document).encode("utf-8"), shown, meant)
         held.write(new)
         return Saved(read_letter_bytes(batch, slug, new), written=True, version=version(new))

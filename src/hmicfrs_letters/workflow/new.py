@@ -11,7 +11,7 @@ from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.files import HeldFile
 from hmicfrs_letters.core.models import DRAFT, PENDING, did_you_mean
 from hmicfrs_letters.core.validate import Batch, read_letter_bytes
-from hmicfrs_letters.workflow.yamledit import dump, literal
+from hmicfrs_letters.workflow.yamledit import dump, literal, plain, read_back, round_trip
 
 # The field an outcome's `standard_findings` start a new letter's text in.
 STANDARD_FIELD = "findings"
@@ -65,11 +65,29 @@ def new_letter(batch: Batch, slug: str, outcome: str | None = None, restart: boo
         start = f"{recipient.name}. Started by `letters new`: {todo},\nthen run `letters approve {slug}`."
     markdown = any(spec.type == "markdown" for spec in assessment.fields)
     data.yaml_set_start_comment(f"{start}\n{MARKDOWN_HELP}" if markdown else start)
-    with HeldFile(path, project.shown(path), project.locks_dir, project.data_dir) as held:
+    shown = project.shown(path)
+    with HeldFile(path, shown, project.locks_dir, project.data_dir) as held:
         if held.data is not None and not restart:
             _refuse_if_started(batch, slug, held.data)
-        held.write(dump(data).encode("utf-8"), then="the letter was not started")
+            _keep_by_hand(data, held.data, shown)
+        held.write(read_back(dump(data).encode("utf-8"), shown, plain(data)), then="the letter was not started")
     return path
+
+
+# What a person writes by hand in a letter file that is not its text: kept when a draft is started over a placeholder.
+BY_HAND = ("addressees", "salutation", "signatory", "copied_to")
+
+
+def _keep_by_hand(data: CommentedMap, raw: bytes, shown: str) -> None:
+    """Carry over the addressees, salutation, signatory and copies the file being taken over gives."""
+    try:
+        old = round_trip(raw.decode("utf-8"), shown)
+    except (LetterError, UnicodeDecodeError):
+        return
+    if isinstance(old, CommentedMap):
+        for key in BY_HAND:
+            if old.get(key) not in (None, "", []):
+                data[key] = old[key]
 
 
 def _refuse_if_started(batch: Batch, slug: str, raw: bytes) -> None:

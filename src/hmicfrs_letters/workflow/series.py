@@ -17,11 +17,18 @@ from hmicfrs_letters.core.models import Assessment, did_you_mean
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.state import LetterState, approval_blockers, assess
 from hmicfrs_letters.core.templates import Templates
+from hmicfrs_letters.core.text import letter_passages
 from hmicfrs_letters.core.validate import Batch, LetterInput, load_batch
 from hmicfrs_letters.pdf import LETTER_TIME_LIMIT
 
 if TYPE_CHECKING:  # imported when first used: `letters list` makes no PDF, and does not load the machinery
     from hmicfrs_letters.pdf.service import PdfService
+
+
+# More than any page holds, however small a stylesheet sets the text: paragraphs (each a line at
+# least) and characters. A letter's text past these for its page limit is not laid out.
+MOST_BLOCKS_PER_PAGE = 200
+MOST_CHARS_PER_PAGE = 20_000
 
 
 class Workflow:
@@ -34,10 +41,11 @@ class Workflow:
 
     def __init__(self, batch: Batch, templates: Templates | None = None, chosen: Sequence[str] = (), **options: Any) -> None:
         self.batch = batch
-        self.templates = templates or Templates(batch.project.templates_dir)
         self.chosen = tuple(chosen)
         self.out: Path | None = options.pop("out", None)
         self.options = {"timeout": LETTER_TIME_LIMIT, **options}
+        # A letter's HTML has the time limit its PDF has: a template that loops is that letter's error.
+        self.templates = templates or Templates(batch.project.templates_dir, time_limit=self.options["timeout"])
         self._service: PdfService | None = None
         self._wording: list[Problem] | None = None
         self._lock = threading.Lock()
@@ -105,10 +113,34 @@ class Workflow:
 
         done = list(states)
         standard = self.assessment.standard()
-        jobs = ((n, Job(state.item.shown, html=state.html, standard=standard)) for n, state in enumerate(states) if not state.failed)
-        for n, made in self.service.make(jobs, keep=keep):
-            done[n] = done[n].with_pages(made.problem or made.pages)
+        jobs = []
+        for n, state in enumerate(states):
+            if state.failed:
+                continue
+            far_over = self.far_over_the_page_limit(state)
+            if far_over is not None:  # limits before work: hundreds of pages are not laid out to be refused
+                done[n] = state.with_pages(far_over)
+            else:
+                jobs.append((n, Job(state.item.shown, html=state.html, standard=standard)))
+        if jobs:
+            for n, made in self.service.make(jobs, keep=keep):
+                done[n] = done[n].with_pages(made.problem or made.pages)
         return done
+
+    def far_over_the_page_limit(self, state: LetterState) -> Problem | None:
+        """Why a letter is over its page limit without laying it out, when its text alone fills more pages
+        than the limit however small a stylesheet sets it; None when only its PDF can tell."""
+        passages = letter_passages(state.html or "")
+        chars = sum(len(p.text) for p in passages)
+        least = max(len(passages) // MOST_BLOCKS_PER_PAGE, chars // MOST_CHARS_PER_PAGE)
+        limit = self.assessment.page_limit
+        if least <= limit:
+            return None
+        return Problem(
+            state.item.shown,
+            f"{state.name}: far over the page limit of {limit}: its {len(passages):,} paragraphs and {chars:,} characters "
+            f"fill at least {least} pages (not laid out); shorten it",
+        )
 
     def wording_problems(self) -> list[Problem]:
         """Whether the templates' fixed wording is the approved one (workflow.wording), found once."""

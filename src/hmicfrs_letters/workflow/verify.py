@@ -3,6 +3,7 @@ and still claim and hold the standard they are built to (pdf.tagging: PDF/UA-1, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -10,10 +11,11 @@ from pathlib import Path
 
 from hmicfrs_letters.build.manifest import MANIFEST
 from hmicfrs_letters.core.errors import LetterError, Problem, Severity
+from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.reading import read_project_file
 from hmicfrs_letters.pdf import tagging
 from hmicfrs_letters.pdf.cache import MAX_ENTRY_BYTES
-from hmicfrs_letters.pdf.verify import describe, missing_passages
+from hmicfrs_letters.pdf.verify import describe, extra_text, missing_passages, page_count
 from hmicfrs_letters.workflow.series import Workflow
 
 
@@ -30,7 +32,8 @@ def verify_output(work: Workflow, final: bool = False, strict: bool = False) -> 
     when not; an error, `strict`)."""
     project, batch, slugs = work.project, work.batch, work.chosen
     folder = (work.out or project.output_dir).resolve() / batch.assessment.slug
-    pdf_dir = folder / "final" / "pdf" if final else folder / "pdf"
+    base = folder / "final" if final else folder
+    pdf_dir = base / "pdf"
     report = VerifyReport()
     if final and not slugs:
         slugs = sorted(path.stem for path in pdf_dir.glob("*.pdf"))
@@ -38,6 +41,10 @@ def verify_output(work: Workflow, final: bool = False, strict: bool = False) -> 
             report.problems.append(Problem(project.shown(folder / "final"), "no final build here; run `letters build --final`"))
     if final and slugs:
         report.problems += _partial(project.shown(folder / "final" / MANIFEST), folder / "final", strict)
+    built = _manifest(project.shown(base / MANIFEST), base) if slugs else None
+    if isinstance(built, Problem):
+        report.problems.append(built)
+        built = None
     for state in work.states(batch.select(slugs)):
         item, html = state.item, state.html
         path = pdf_dir / f"{item.slug}.pdf"
@@ -62,7 +69,54 @@ def verify_output(work: Workflow, final: bool = False, strict: bool = False) -> 
         unfit = tagging.problems(pdf, work.assessment.standard(final))
         if unfit:
             report.problems.append(Problem(shown, f"{item.name}: the PDF is not fit to publish: {'; '.join(unfit)}"))
+        report.problems += _both_ways(project, base, item.slug, item.name, html, pdf, built)
     return report
+
+
+def _manifest(shown: str, base: Path) -> dict | Problem:
+    """The build's manifest in this folder, or the problem of one that cannot be read."""
+    try:
+        record = json.loads(read_project_file(base, base / MANIFEST, shown, MAX_ENTRY_BYTES))
+        if not isinstance(record.get("letters"), dict) or not isinstance(record.get("outputs"), dict):
+            raise ValueError
+    except (LetterError, ValueError, AttributeError) as exc:
+        why = exc.problems[0].message if isinstance(exc, LetterError) else "it is not a manifest that `letters build` wrote"
+        return Problem(shown, f"cannot check the PDFs' pages and the files' hashes against the build's manifest: {why}")
+    return record
+
+
+def _both_ways(project: Project, base: Path, slug: str, name: str, html: str, pdf: bytes, built: dict | None) -> list[Problem]:
+    """Integrity the other way: the PDF holds nothing its letter does not (no text beyond its passages, the
+    pages the build counted), and the PDF and the HTML are the files the build wrote (their SHA-256 in the manifest)."""
+    pdf_shown = project.shown(base / "pdf" / f"{slug}.pdf")
+    problems = []
+    try:
+        extra, pages = extra_text(html, pdf), page_count(pdf)
+    except Exception as exc:  # PDFium raises on a damaged file
+        return [Problem(pdf_shown, f"{name}: cannot read the PDF: {type(exc).__name__}: {exc}")]
+    if extra:
+        first = extra[0] if len(extra[0]) <= 90 else extra[0][:90] + "…"
+        problems.append(Problem(pdf_shown, f"{name}: the PDF holds text that is not its letter's, first: '{first}'"))
+    if built is None:
+        return problems
+    listed = built["letters"].get(slug)
+    counted = listed.get("pages") if isinstance(listed, dict) else None
+    if counted is not None and counted != pages:
+        problems.append(Problem(pdf_shown, f"{name}: the PDF has {pages} pages; the build that wrote it counted {counted}"))
+    if built["outputs"].get(f"pdf/{slug}.pdf") != hashlib.sha256(pdf).hexdigest():
+        problems.append(Problem(pdf_shown, f"{name}: the PDF is not the one the build wrote (its SHA-256 is not the manifest's)"))
+    html_path = base / "html" / f"{slug}.html"
+    html_shown = project.shown(html_path)
+    if os.path.lexists(html_path) or f"html/{slug}.html" in built["outputs"]:
+        try:
+            written = read_project_file(base / "html", html_path, html_shown, MAX_ENTRY_BYTES)
+        except LetterError as exc:
+            return [*problems, exc.problems[0]]
+        if built["outputs"].get(f"html/{slug}.html") != hashlib.sha256(written).hexdigest():
+            problems.append(Problem(html_shown, f"{name}: the HTML is not the one the build wrote (its SHA-256 is not the manifest's)"))
+        elif written != html.encode("utf-8"):
+            problems.append(Problem(html_shown, f"{name}: the HTML is not the letter as the data gives it now; run `letters build`"))
+    return problems
 
 
 def _partial(shown: str, final: Path, strict: bool) -> list[Problem]:

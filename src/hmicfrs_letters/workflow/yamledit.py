@@ -82,6 +82,59 @@ def literal(text: str, indent: int = 2) -> LiteralScalarString:
     return LiteralScalarString("\n".join(lines) + "\n" if text.strip() else "")
 
 
+def read_back(new: bytes, shown: str, meant: Any) -> bytes:
+    """`new`, once read back with the loader that validated it (core.load) as `meant`, the plain data
+    the write was to give; LetterError, with the file left as it was, when it reads as anything else."""
+    try:
+        got = parse_yaml(new.decode("utf-8"), shown).data
+    except (LetterError, UnicodeDecodeError) as exc:
+        why = exc.problems[0].message if isinstance(exc, LetterError) else str(exc)
+        raise LetterError(
+            Problem(shown, f"not written: the file as it would be written cannot be read ({why}); it is left as it was")
+        ) from None
+    if got != meant:
+        differ = sorted(str(key) for key in _differing(got, meant))
+        raise LetterError(
+            Problem(shown, f"not written: the file as it would be written reads back otherwise ({', '.join(differ)}); it is left as it was")
+        )
+    return new
+
+
+def plain(value: Any) -> Any:
+    """A value as set in a round-trip document, as the loader reads it back: plain dicts, lists and strings."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return str(value) if isinstance(value, str) else value
+
+
+def _differing(got: Any, meant: Any) -> list[Any]:
+    if isinstance(got, dict) and isinstance(meant, dict):
+        return [key for key in got.keys() | meant.keys() if got.get(key) != meant.get(key)]
+    return ["the whole file"]
+
+
+def approval_written(raw: bytes, record: ApprovalRecord, shown: str) -> bytes:
+    """A letter file's bytes approved: set in place (set_approval) where that reads back as meant,
+    else rewritten by the round trip (a flow-style `{status: draft, …}` file, say); read back
+    either way, and LetterError, nothing written, when neither gives the file meant."""
+    text = raw.decode("utf-8")
+    before = parse_yaml(text, shown).data
+    record_data = {"by": record.by, "on": record.on, "sha256": record.sha256}
+    meant = {**before, "status": "approved", "approved": record_data}
+    try:
+        return read_back(set_approval(raw, record), shown, meant)
+    except (LetterError, yaml.YAMLError, KeyError, ValueError, AttributeError):
+        pass  # laid out otherwise than in blocks: the round trip writes it
+    document = round_trip(text, shown)
+    if not isinstance(document, CommentedMap):
+        raise LetterError(Problem(shown, "cannot approve: the file is not a mapping of keys"))
+    document["status"] = "approved"
+    document["approved"] = CommentedMap(record_data)
+    return read_back(dump(document).encode("utf-8"), shown, meant)
+
+
 def set_approval(raw: bytes, record: ApprovalRecord) -> bytes:
     """A letter file's bytes with `status: approved` and its `approved:` record, and every other byte as it was.
 

@@ -452,3 +452,14 @@ def test_bad_addresses_and_patterns_are_one_placed_line(project, letters, where,
     lines = [line for line in result.output.splitlines() if message in line]
     assert len(lines) == 1 and lines[0].startswith(f"{where.as_posix()}:")
     assert "Traceback" not in result.output
+
+
+def test_a_username_without_the_password_in_the_environment_is_one_line_and_sends_nothing(project, letters, server):
+    _ready(letters, project, ("cleveland",))
+    port = (project / "letters.toml").read_text().split("port = ")[1].split("\n")[0]
+    (project / "letters.toml").write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\nusername = "letters"\n')
+    result = letters("send")
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert lines == ["Error: letters.toml: [smtp] names a username: set the password in the environment variable LETTERS_SMTP_PASSWORD"]
+    assert server.received == [] and _issued(project, "cleveland") is None

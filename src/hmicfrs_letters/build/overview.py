@@ -59,6 +59,7 @@ def overview_context(batch: Batch, states: Iterable[LetterState]) -> dict[str, A
     return {
         "assessment": assessment,
         "words": batch.recipients,
+        "date": batch.date,
         "everyone": everyone,
         "outcomes": outcomes,
         "pending": pending,

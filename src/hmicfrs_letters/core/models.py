@@ -115,7 +115,7 @@ class Assessment:
 
     slug: str
     subject: str
-    date: dt.date
+    date: dt.date | None  # None when every letter gives its own
     template: str
     page_limit: int
     recipients: str  # the name of its recipient list
@@ -127,6 +127,9 @@ class Assessment:
     fields: tuple[FieldSpec, ...] = ()
     # SHA-256 of the approved fixed wording (see workflow/wording.py); empty until first approved.
     wording_sha256: str = ""
+    # A letter to every recipient of the list: a recipient without one is a warning.
+    every_recipient: bool = False
+    extends: str = ""  # the assessment whose keys it takes (core.validate.assessment_document)
 
     def category(self, key: str) -> Category | None:
         return next((c for c in self.categories if c.key == key), None)
@@ -162,7 +165,7 @@ class ApprovalRecord:
 
 @dataclass(frozen=True)
 class Letter:
-    """One recipient's letter of one assessment: the parts that vary."""
+    """One letter of one assessment, to one recipient (who may have others): the parts that vary."""
 
     recipient: Recipient
     status: str
@@ -173,6 +176,8 @@ class Letter:
     signatory: str = ""  # a key of the assessment's signatories; empty for its default
     copied_to: tuple[str, ...] = ()
     approved: ApprovalRecord | None = None  # written by `letters approve`; not part of the letter's text
+    id: str = ""  # the letter's file name; its recipient's slug by default
+    date: dt.date | None = None  # the letter's own date, over the assessment's
 
     @property
     def is_draft(self) -> bool:
@@ -182,6 +187,10 @@ class Letter:
     def force(self) -> Recipient:
         """The recipient, by the name the first series used."""
         return self.recipient
+
+    def dated(self, assessment: Assessment) -> dt.date | None:
+        """The letter's date: its own, or the assessment's."""
+        return self.date or assessment.date
 
     def value(self, name: str) -> Any:
         """A field's value as the file gives it, or None when it does not."""

@@ -28,11 +28,12 @@ class Missing:
 
     def __html__(self) -> str:
         title = escape(self.spec.title)
+        # data-field names the field, for `letters check` and `letters approve` to name it (core.state).
         if self.spec.type == "markdown":
-            return f'<p class="placeholder" role="note"><strong>[{title}: to be written.]</strong></p>'
+            return f'<p class="placeholder" role="note" data-field="{self.spec.name}"><strong>[{title}: to be written.]</strong></p>'
         # <mark>, not the block placeholder's padded box: inside a sentence, padding reads back from the
         # PDF as a space before the next word, and the letter would fail its text check.
-        return f'<mark class="placeholder-field">[{title}]</mark>'
+        return f'<mark class="placeholder-field" data-field="{self.spec.name}">[{title}]</mark>'
 
     def __str__(self) -> str:
         return f"[{self.spec.title}]"
@@ -67,6 +68,7 @@ def letter_context(assessment: Assessment, letter: Letter, source: str, state: s
         "force": letter.recipient,  # the name the first series' templates use
         # The approval record is about the letter, not in it: the text approved is the text issued.
         "letter": dataclasses.replace(letter, approved=None),
+        "date": letter.dated(assessment),
         "fields": field_values(assessment, letter),
         "outcome": assessment.category(letter.outcome),
         "signatory": assessment.signatories.get(letter.signatory or assessment.signatory),

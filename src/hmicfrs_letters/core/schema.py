@@ -31,7 +31,7 @@ from hmicfrs_letters.core.models import (
 )
 
 # What a letter file may hold besides the fields its series declares.
-LETTER_KEYS = ("status", "outcome", "addressees", "salutation", "signatory", "copied_to", "approved")
+LETTER_KEYS = ("recipient", "date", "status", "outcome", "addressees", "salutation", "signatory", "copied_to", "approved")
 # The signatory of an assessment file written with a single `signatory: {name, titles}`.
 DEFAULT_SIGNATORY = "default"
 
@@ -217,6 +217,8 @@ ASSESSMENT_KEYS = (
     "contact",
     "categories",
     "fields",
+    "every_recipient",
+    "extends",
 )
 FIELD_KEYS = ("type", "required", "choices", "default", "label", "help")
 
@@ -240,7 +242,7 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
     return Assessment(
         slug=slug,
         subject=top.text("subject"),
-        date=top.date("date"),
+        date=top.date("date", required=False),
         template=top.text("template"),
         page_limit=top.integer("page_limit", 2),
         recipients=top.text("recipients"),
@@ -257,6 +259,8 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
         categories=tuple(categories),
         fields=_field_specs(top, doc, problems),
         wording_sha256=top.text("wording_sha256", required=False),
+        every_recipient=top.boolean("every_recipient", False),
+        extends=top.text("extends", required=False),
     )
 
 
@@ -330,8 +334,8 @@ def field_value(spec: FieldSpec, value: Any) -> tuple[Any, str]:
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def read_letter(recipient: Recipient, assessment: Assessment, doc: Document, problems: list[Problem]) -> Letter:
-    """One recipient's letter file."""
+def read_letter(recipient: Recipient, assessment: Assessment, doc: Document, problems: list[Problem], letter_id: str = "") -> Letter:
+    """One letter file (its recipient already read from it: core.validate)."""
     keys = [k for k in LETTER_KEYS if k != "outcome" or assessment.graded] + [spec.name for spec in assessment.fields]
     f = Fields(doc, (), doc.data, keys, problems)
     values = {}
@@ -358,7 +362,19 @@ def read_letter(recipient: Recipient, assessment: Assessment, doc: Document, pro
         signatory=f.choice("signatory", assessment.signatories, required=False),
         copied_to=f.texts("copied_to", required=False),
         approved=_approval_record(f) if f.value.get("approved") is not None else None,
+        id=letter_id or recipient.slug,
+        date=_letter_date(f, assessment),
     )
+
+
+def _letter_date(letter: Fields, assessment: Assessment) -> dt.date | None:
+    """The letter's own `date:`; required when the assessment gives none."""
+    if assessment.date is None and not letter.has("date"):
+        letter.problems.append(
+            letter.doc.problem("missing required key 'date': the assessment gives no date, so each letter gives its own")
+        )
+        return None
+    return letter.date("date", required=False)
 
 
 def _approval_record(letter: Fields) -> ApprovalRecord:

@@ -175,7 +175,7 @@ class Series:
         with self.preview.lock:
             work = self.loaded()
             if slug not in self.views:
-                (item,) = work.batch.select([slug])
+                (item,) = work.batch.select([slug], by_recipient=False)
                 state = work.state(item)
                 self.preview.renders[f"{self.slug}/{slug}"] += 1
                 self.views[slug] = LetterView(state, self.slug, work.assessment.category(item.letter.outcome) if item.letter else None)

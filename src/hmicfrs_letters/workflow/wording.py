@@ -39,6 +39,13 @@ class _NeutralRecipient(Recipient):
         return Placeholder(f"{{recipient.{key}}}")
 
 
+class _NeutralDate(Placeholder):
+    """The date of a series whose letters each give their own: `{date}`, as a template prints or writes it."""
+
+    def isoformat(self) -> str:
+        return str(self)
+
+
 def neutral_letter(assessment: Assessment) -> Letter:
     """A letter whose every varying part is a `{placeholder}` naming it: the recipient's details and each
     declared field. Per-letter addressees, salutation, signatory and copies are left out, so the
@@ -48,6 +55,47 @@ def neutral_letter(assessment: Assessment) -> Letter:
         status=APPROVED,
         outcome=assessment.categories[0].key if assessment.categories else "",
         values={spec.name: Placeholder(f"{{{spec.name}}}") for spec in assessment.fields},
+        date=None if assessment.date else _NeutralDate("{date}"),  # type: ignore[arg-type]
+    )
+
+
+class _HeldChoice(Placeholder):
+    """A choice field's value that prints as `{name}` but is its value to the template's tests
+    (`{% if fields.word == "brigade" %}`): the passages it chooses between are fixed wording, the
+    word it prints is the letter's."""
+
+    value: str
+
+    def __new__(cls, name: str, value: str) -> _HeldChoice:
+        held = super().__new__(cls, f"{{{name}}}")
+        held.value = value
+        return held
+
+    def __eq__(self, other: object) -> bool:
+        return self.value == other
+
+    def __ne__(self, other: object) -> bool:
+        return self.value != other
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+def skeleton_letter(assessment: Assessment, letter: Letter) -> Letter:
+    """This letter as the lock sees a letter, its recipient, date and written fields `{placeholders}`,
+    but with the template's choices it makes kept: its outcome, its `choice` fields' values, and
+    which fields it leaves unwritten. Two letters whose skeletons agree differ in no fixed word."""
+    values = {
+        spec.name: _HeldChoice(spec.name, value) if spec.type == "choice" else Placeholder(f"{{{spec.name}}}")
+        for spec in assessment.fields
+        if (value := spec.default if letter.value(spec.name) is None else letter.value(spec.name)) is not None
+    }
+    return Letter(
+        recipient=_NeutralRecipient(Placeholder("{recipient.slug}"), Placeholder("{recipient.name}")),
+        status=APPROVED,
+        outcome=letter.outcome,
+        values=values,
+        date=_NeutralDate("{date}"),  # type: ignore[arg-type]
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from conftest import make_project
@@ -39,7 +40,7 @@ def text(root: Path, letter: str) -> str:
 
 
 def test_two_letters_to_one_recipient_each_by_its_id_and_with_its_own_date(built):
-    assert sorted(p.name for p in (built / OUT / "pdf").glob("*.pdf")) == ["essex.pdf", "london-revisit.pdf", "london.pdf"]
+    assert sorted(p.stem for p in (built / OUT / "pdf").glob("*.pdf")) == ["essex", "london", "london-revisit", "mid-and-west-wales"]
     london, revisit = text(built, "london"), text(built, "london-revisit")
     assert "London Fire Brigade 10 May 2023" in london and "London Fire Brigade 14 May 2024" in revisit
     assert "We revisited the brigade" in revisit and "We revisited" not in london
@@ -57,7 +58,7 @@ def test_extends_takes_the_other_assessments_settings_and_overrides_those_it_giv
 
 def test_the_index_and_overview_give_each_letters_date_and_no_series_date(built):
     index = (built / OUT / "index.html").read_text()
-    assert "Letters of several dates: 3 letters" in index and "Letters dated" not in index
+    assert "Letters of several dates: 4 letters" in index and "Letters dated" not in index
     for date in ("10 May 2023", "14 May 2024", "3 July 2023"):
         assert f'data-label="Dated">{date}</td>' in index
     overview = (built / OUT / "overview.html").read_text()
@@ -166,3 +167,13 @@ def test_diff_calls_fixed_wording_only_what_differs_in_the_templates_text(series
     lines = diff("frs-2022", "london", "essex")
     assert "@@ fixed wording  <- not expected to differ" in lines
     assert lines[-1] == "3 differences between london and essex, 1 in the fixed wording"
+
+
+def test_a_letter_in_welsh_has_its_lang_date_and_page_numbers_in_welsh(built):
+    html = (built / OUT / "html" / "mid-and-west-wales.html").read_text()
+    assert '<html lang="cy">' in html and '<time datetime="2023-10-02">2 Hydref 2023</time>' in html
+    assert '"Tudalen " counter(page) " o " counter(pages)' in html
+    assert "2 Hydref 2023" in text(built, "mid-and-west-wales")
+    assert PdfReader(built / OUT / "pdf" / "mid-and-west-wales.pdf").trailer["/Root"]["/Lang"] == "cy"
+    london = (built / OUT / "html" / "london.html").read_text()
+    assert '<html lang="en-GB">' in london and "10 May 2023" in london and '"Page " counter(page) " of " counter(pages)' in london

@@ -130,6 +130,7 @@ class Assessment:
     # A letter to every recipient of the list: a recipient without one is a warning.
     every_recipient: bool = False
     extends: str = ""  # the assessment whose keys it takes (core.validate.assessment_document)
+    language: str = "en-GB"  # its letters' language: their `lang`, and the words of their dates and page numbers
 
     def category(self, key: str) -> Category | None:
         return next((c for c in self.categories if c.key == key), None)
@@ -178,6 +179,7 @@ class Letter:
     approved: ApprovalRecord | None = None  # written by `letters approve`; not part of the letter's text
     id: str = ""  # the letter's file name; its recipient's slug by default
     date: dt.date | None = None  # the letter's own date, over the assessment's
+    language: str = ""  # the letter's own language, over the assessment's
 
     @property
     def is_draft(self) -> bool:

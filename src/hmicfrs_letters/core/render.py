@@ -69,6 +69,7 @@ def letter_context(assessment: Assessment, letter: Letter, source: str, state: s
         # The approval record is about the letter, not in it: the text approved is the text issued.
         "letter": dataclasses.replace(letter, approved=None),
         "date": letter.dated(assessment),
+        "language": letter.language or assessment.language,
         "fields": field_values(assessment, letter),
         "outcome": assessment.category(letter.outcome),
         "signatory": assessment.signatories.get(letter.signatory or assessment.signatory),

@@ -31,7 +31,7 @@ from hmicfrs_letters.core.models import (
 )
 
 # What a letter file may hold besides the fields its series declares.
-LETTER_KEYS = ("recipient", "date", "status", "outcome", "addressees", "salutation", "signatory", "copied_to", "approved")
+LETTER_KEYS = ("recipient", "date", "language", "status", "outcome", "addressees", "salutation", "signatory", "copied_to", "approved")
 # The signatory of an assessment file written with a single `signatory: {name, titles}`.
 DEFAULT_SIGNATORY = "default"
 
@@ -219,6 +219,7 @@ ASSESSMENT_KEYS = (
     "fields",
     "every_recipient",
     "extends",
+    "language",
 )
 FIELD_KEYS = ("type", "required", "choices", "default", "label", "help")
 
@@ -261,6 +262,7 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
         wording_sha256=top.text("wording_sha256", required=False),
         every_recipient=top.boolean("every_recipient", False),
         extends=top.text("extends", required=False),
+        language=top.text("language", required=False) or "en-GB",
     )
 
 
@@ -364,6 +366,7 @@ def read_letter(recipient: Recipient, assessment: Assessment, doc: Document, pro
         approved=_approval_record(f) if f.value.get("approved") is not None else None,
         id=letter_id or recipient.slug,
         date=_letter_date(f, assessment),
+        language=f.text("language", required=False),
     )
 
 

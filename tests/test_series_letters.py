@@ -148,6 +148,8 @@ def test_the_preview_lists_each_letter_by_its_id_with_its_date(series):
     assert "no letter file" not in index
     assert "each letter its own" in client.get("/").text
     assert "We revisited the brigade" in client.get("/frs-2023/letters/london-revisit.html").text
+    page = client.get("/frs-2023/letters/london-revisit")  # its form: no control for the repeating group, left as the file has it
+    assert page.status_code == 200 and 'name="field:strengths"' in page.text and 'name="field:causes"' not in page.text
 
 
 def test_diff_calls_fixed_wording_only_what_differs_in_the_templates_text(series):
@@ -158,7 +160,8 @@ def test_diff_calls_fixed_wording_only_what_differs_in_the_templates_text(series
 
     lines = diff("frs-2023", "london", "london-revisit")
     assert lines[:3] == ["@@ date", "- 10 May 2023", "+ 14 May 2024"]
-    assert lines[-1] == "2 differences between london and london-revisit, 0 in the fixed wording"
+    assert "@@ field" in lines and "+ Cause of concern 2" in lines  # a repeating group's items: a field section
+    assert lines[-1] == "3 differences between london and london-revisit, 0 in the fixed wording"
     # Own addressees, salutation and signatory, a choice printed as it is, an optional field left out: none is fixed wording.
     assert diff("frs-2022", "london", "essex")[-1] == "3 differences between london and essex, 0 in the fixed wording"
     # A choice between two passages of the template: the passage chosen is fixed wording.
@@ -177,3 +180,22 @@ def test_a_letter_in_welsh_has_its_lang_date_and_page_numbers_in_welsh(built):
     assert PdfReader(built / OUT / "pdf" / "mid-and-west-wales.pdf").trailer["/Root"]["/Lang"] == "cy"
     london = (built / OUT / "html" / "london.html").read_text()
     assert '<html lang="en-GB">' in london and "10 May 2023" in london and '"Page " counter(page) " of " counter(pages)' in london
+
+
+def test_a_group_that_repeats_is_a_list_of_items_the_template_loops_over(built):
+    revisit = text(built, "london-revisit")
+    assert "Cause of concern 1 The brigade does not inspect its high-risk buildings on time. Recommendations Set a date" in revisit
+    assert "Cause of concern 2 Its staff do not all know how to raise a concern." in revisit
+    assert "Cause of concern" not in text(built, "london")  # no causes written: no section
+
+
+def test_a_list_fields_items_are_checked_and_the_lock_holds_its_fixed_words(series):
+    runner = CliRunner()
+    result = runner.invoke(app, ["--project", str(series), "approve-wording", "--assessment", "frs-2023"])
+    assert result.exit_code == 0, result.output
+    wording = (series / "data" / "assessments" / "frs-2023.wording.txt").read_text()
+    assert "Cause of concern 1\n{causes.cause}\nRecommendations\n{causes.recommendations}\n" in wording
+    edit(series / LETTERS / "london-revisit.yaml", "  - cause: |\n      Its staff", "  - caus: |\n      Its staff")
+    result = runner.invoke(app, ["--project", str(series), "check", "--no-pages", "--assessment", "frs-2023"])
+    assert result.exit_code == 1
+    assert f"{LETTERS}/london-revisit.yaml:10: 'causes' item 2 has an unknown key 'caus'; did you mean 'cause'?" in result.output

@@ -20,7 +20,7 @@ DRAFT, APPROVED = "draft", "approved"
 STATUSES = (DRAFT, APPROVED)
 # What a letter's status shows as where its file cannot be read, or (in a build) it failed.
 INVALID, FAILED = "invalid", "failed"
-FIELD_TYPES = ("text", "markdown", "date", "choice")
+FIELD_TYPES = ("text", "markdown", "date", "choice", "list")
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,10 @@ class FieldSpec:
     default: Any = None
     label: str = ""
     help: str = ""
+    # A `list` field: the sub-fields of each item (declared as fields are), and how many items it may have (0: no bound).
+    items: tuple[FieldSpec, ...] = ()
+    min_items: int = 0
+    max_items: int = 0
 
     @property
     def title(self) -> str:

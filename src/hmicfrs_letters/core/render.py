@@ -42,18 +42,20 @@ class Missing:
 def field_values(assessment: Assessment, letter: Letter) -> dict[str, Any]:
     """Each declared field as templates print it: text as text (escaped when printed), Markdown converted
     and sanitised, dates as dates, and a field the letter does not give as a Missing placeholder."""
-    values: dict[str, Any] = {}
-    for spec in assessment.fields:
-        value = letter.value(spec.name)
-        if value is None:
-            value = spec.default
-        if value is None:
-            values[spec.name] = Missing(spec)
-        elif spec.type == "markdown":
-            values[spec.name] = Markup(f"<p>{escape(value)}</p>") if isinstance(value, Placeholder) else findings.convert(value).html
-        else:
-            values[spec.name] = value
-    return values
+    return {spec.name: _shown(spec, letter.value(spec.name)) for spec in assessment.fields}
+
+
+def _shown(spec: FieldSpec, value: Any) -> Any:
+    """One field's value as templates print it; a `list` field's as a list of its items, each a mapping of its sub-fields'."""
+    if value is None:
+        value = spec.default
+    if value is None:
+        return [] if spec.type == "list" else Missing(spec)
+    if spec.type == "markdown":
+        return Markup(f"<p>{escape(value)}</p>") if isinstance(value, Placeholder) else findings.convert(value).html
+    if spec.type == "list":
+        return [{sub.name: _shown(sub, item.get(sub.name)) for sub in spec.items} for item in value]
+    return value
 
 
 def letter_context(assessment: Assessment, letter: Letter, source: str, state: str | None = None) -> dict[str, Any]:

@@ -221,7 +221,7 @@ ASSESSMENT_KEYS = (
     "extends",
     "language",
 )
-FIELD_KEYS = ("type", "required", "choices", "default", "label", "help")
+FIELD_KEYS = ("type", "required", "choices", "default", "label", "help", "items", "min_items", "max_items")
 
 
 def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assessment:
@@ -289,15 +289,18 @@ def _signatories(top: Fields, doc: Document, problems: list[Problem]) -> tuple[d
     return signatories, key
 
 
-def _field_specs(top: Fields, doc: Document, problems: list[Problem]) -> tuple[FieldSpec, ...]:
+def _field_specs(top: Fields, doc: Document, problems: list[Problem], key: str = "fields", nested: bool = False) -> tuple[FieldSpec, ...]:
     specs = []
-    for at, name, item in top.entries("fields"):
+    for at, name, item in top.entries(key):
         f = Fields(doc, at, item if item is not None else {}, FIELD_KEYS, problems)
-        if not FIELD_NAME.fullmatch(name) or name in LETTER_KEYS:
+        if not FIELD_NAME.fullmatch(name) or (name in LETTER_KEYS and not nested):
             reason = "is kept for the letter file itself" if name in LETTER_KEYS else "should be lower-case letters, digits and underscores"
             problems.append(doc.problem(f"field name '{name}' {reason}", *at))
             continue
         kind = f.choice("type", FIELD_TYPES, required=False) or "text"
+        if kind == "list" and nested:
+            problems.append(doc.problem("an item of a list may not hold a list itself", *at, "type"))
+            kind = "text"
         choices = f.texts("choices", required=kind == "choice") if kind == "choice" or f.has("choices") else ()
         spec = FieldSpec(
             name=name,
@@ -307,6 +310,17 @@ def _field_specs(top: Fields, doc: Document, problems: list[Problem]) -> tuple[F
             label=f.text("label", required=False),
             help=f.text("help", required=False),
         )
+        if kind == "list":
+            if not f.has("items"):
+                problems.append(doc.problem("a 'list' field declares its 'items': the fields of each item", *at))
+            spec = dataclasses.replace(
+                spec,
+                items=_field_specs(f, doc, problems, "items", nested=True),
+                min_items=f.integer("min_items", 0) if f.has("min_items") else 0,
+                max_items=f.integer("max_items", 0) if f.has("max_items") else 0,
+            )
+        elif f.has("items") or f.has("min_items") or f.has("max_items"):
+            problems.append(doc.problem("'items', 'min_items' and 'max_items' are for a field of type 'list'", *at))
         default, problem = field_value(spec, f.value.get("default"))
         if problem:
             problems.append(doc.problem(f"'default' {problem}", *at, "default"))
@@ -314,10 +328,38 @@ def _field_specs(top: Fields, doc: Document, problems: list[Problem]) -> tuple[F
     return tuple(specs)
 
 
+def _list_value(spec: FieldSpec, value: Any) -> tuple[Any, str]:
+    """A `list` field's items, each a mapping of its sub-fields' values checked as fields are."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        return None, "should be a list of items, each a mapping of: " + ", ".join(sub.name for sub in spec.items)
+    if len(value) < spec.min_items:
+        return None, f"has {len(value)} items; it needs at least {spec.min_items}"
+    if spec.max_items and len(value) > spec.max_items:
+        return None, f"has {len(value)} items; it may have at most {spec.max_items}"
+    items = []
+    names = [sub.name for sub in spec.items]
+    for number, item in enumerate(value, 1):
+        checked = {}
+        for key, given in item.items():
+            sub = next((s for s in spec.items if s.name == key), None)
+            if sub is None:
+                hint = did_you_mean(str(key), names) or f"; expected one of: {', '.join(names)}"
+                return None, f"item {number} has an unknown key '{key}'{hint}"
+            checked_value, problem = field_value(sub, given)
+            if problem:
+                return None, f"item {number}: '{key}' {problem}"
+            if checked_value is not None:
+                checked[key] = checked_value
+        items.append(checked)
+    return tuple(items), ""
+
+
 def field_value(spec: FieldSpec, value: Any) -> tuple[Any, str]:
     """A field's value checked against its type: (the value, or None when absent or blank; why it is wrong, or '')."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, ""
+    if spec.type == "list":
+        return _list_value(spec, value)
     if spec.type == "date":
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return value, ""

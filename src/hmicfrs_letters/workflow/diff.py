@@ -21,7 +21,7 @@ from hmicfrs_letters.core.render import render_letter
 from hmicfrs_letters.core.text import Passage, letter_passages
 from hmicfrs_letters.core.validate import LetterInput
 from hmicfrs_letters.workflow.series import Workflow
-from hmicfrs_letters.workflow.wording import skeleton_letter
+from hmicfrs_letters.workflow.wording import fixed_wording, skeleton_letter
 
 # The parts of a letter that vary between letters, by their class in the templates.
 VARYING_PARTS = ("addressee", "salutation", "signature", "findings", "field", "date", "subject")
@@ -87,12 +87,21 @@ def _skeleton_range(anchors: list[tuple[int, int]], size: int, start: int, end: 
     return before + 1, max(after, before + 1)
 
 
-def _fixed_differences(first: list[str], second: list[str]) -> tuple[set[int], set[int]]:
-    """The passages of each skeleton that the other lacks in more than what stands for a letter's own text."""
+def _numberless(text: str) -> str:
+    return re.sub(r"\d+", "#", text)
+
+
+def _fixed_differences(first: list[str], second: list[str], locked: set[str]) -> tuple[set[int], set[int]]:
+    """The passages of each skeleton that the other lacks in more than what stands for a letter's own text.
+
+    Passages that one letter prints and the other does not, each a passage of the locked wording
+    (`locked`, numbers aside), are a section the template prints only for a letter that writes it
+    (an optional field's, a repeating group's items): not a difference in the fixed wording."""
     found: tuple[set[int], set[int]] = (set(), set())
     for tag, a1, a2, b1, b2 in difflib.SequenceMatcher(None, first, second, autojunk=False).get_opcodes():
         held = [[text for text in (_HELD.sub("", t).strip(" .,:;") for t in run) if text] for run in (first[a1:a2], second[b1:b2])]
-        if tag != "equal" and held[0] != held[1]:
+        optional = tag in ("insert", "delete") and all(_numberless(t) in locked for t in first[a1:a2] + second[b1:b2])
+        if tag != "equal" and held[0] != held[1] and not optional:
             found[0].update(range(a1, a2))
             found[1].update(range(b1, b2))
     return found
@@ -104,7 +113,8 @@ def letter_diff(work: Workflow, first: str, second: str) -> list[Difference]:
     items = batch.select([first, second], False) if first != second else batch.select([first], False) * 2
     (a, skeleton_a), (b, skeleton_b) = (_render(work, item) for item in items)
     texts_a, texts_b = [p.text for p in a], [p.text for p in b]
-    fixed_a, fixed_b = _fixed_differences(skeleton_a, skeleton_b)
+    locked = {_numberless(line) for line in fixed_wording(work.templates, batch.assessment).splitlines()}
+    fixed_a, fixed_b = _fixed_differences(skeleton_a, skeleton_b, locked)
     anchors_a, anchors_b = _anchors(texts_a, skeleton_a), _anchors(texts_b, skeleton_b)
     differences = []
     for tag, a1, a2, b1, b2 in difflib.SequenceMatcher(None, texts_a, texts_b, autojunk=False).get_opcodes():

@@ -16,11 +16,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hmicfrs_letters.core.errors import LetterError, Problem, Severity
 from hmicfrs_letters.core.files import write_atomic, writing
 from hmicfrs_letters.core.load import MAX_FILE_BYTES, load_yaml
-from hmicfrs_letters.core.models import APPROVED, Assessment, Letter, Recipient
+from hmicfrs_letters.core.models import APPROVED, Assessment, FieldSpec, Letter, Recipient
 from hmicfrs_letters.core.reading import read_project_text
 from hmicfrs_letters.core.render import Placeholder, render_letter
 from hmicfrs_letters.core.templates import Templates
@@ -46,6 +47,13 @@ class _NeutralDate(Placeholder):
         return str(self)
 
 
+def _neutral(spec: FieldSpec) -> Any:
+    """A field's value held neutral: `{name}`; a `list` field's, one item whose sub-fields are `{name.sub}`."""
+    if spec.type == "list":
+        return ({sub.name: Placeholder(f"{{{spec.name}.{sub.name}}}") for sub in spec.items},)
+    return Placeholder(f"{{{spec.name}}}")
+
+
 def neutral_letter(assessment: Assessment) -> Letter:
     """A letter whose every varying part is a `{placeholder}` naming it: the recipient's details and each
     declared field. Per-letter addressees, salutation, signatory and copies are left out, so the
@@ -54,7 +62,7 @@ def neutral_letter(assessment: Assessment) -> Letter:
         recipient=_NeutralRecipient(Placeholder("{recipient.slug}"), Placeholder("{recipient.name}")),
         status=APPROVED,
         outcome=assessment.categories[0].key if assessment.categories else "",
-        values={spec.name: Placeholder(f"{{{spec.name}}}") for spec in assessment.fields},
+        values={spec.name: _neutral(spec) for spec in assessment.fields},
         date=None if assessment.date else _NeutralDate("{date}"),  # type: ignore[arg-type]
     )
 
@@ -86,7 +94,11 @@ def skeleton_letter(assessment: Assessment, letter: Letter) -> Letter:
     but with the template's choices it makes kept: its outcome, its `choice` fields' values, and
     which fields it leaves unwritten. Two letters whose skeletons agree differ in no fixed word."""
     values = {
-        spec.name: _HeldChoice(spec.name, value) if spec.type == "choice" else Placeholder(f"{{{spec.name}}}")
+        spec.name: _HeldChoice(spec.name, value)
+        if spec.type == "choice"
+        else _neutral(spec) * len(value)
+        if spec.type == "list"
+        else _neutral(spec)
         for spec in assessment.fields
         if (value := spec.default if letter.value(spec.name) is None else letter.value(spec.name)) is not None
     }

@@ -76,7 +76,8 @@ def test_a_slug_with_invisible_or_look_alike_characters_is_shown_escaped(letters
     assert result.exit_code == 1
     (line,) = [x for x in result.output.splitlines() if "is not a slug" in x]
     assert line.endswith(
-        f".yaml: {shown} is not a slug: a letter file is named after its force's slug, in lower-case letters, digits and hyphens"
+        f".yaml: {shown} is not a slug: a letter file is named by its id (its force's slug unless it says 'recipient:'), "
+        "in lower-case letters, digits and hyphens"
     )
     assert name not in result.output.replace("k\u0435nt.yaml", "")  # the Cyrillic е is a letter: its path stays as it is
     assert f": {shown} is not a slug: " in letters("build", "--format", "html").output

@@ -36,7 +36,9 @@ def test_list_json(letters):
     assert by_slug["cleveland"] == {
         "assessment": "apsp-2017",
         "slug": "cleveland",
+        "recipient": "cleveland",
         "name": "Cleveland Police",
+        "date": "2017-10-02",
         "outcome": "implementation-started",
         "status": "approved",
         "issued": None,  # not sent yet: `letters send` records it (tests/test_send.py)

@@ -180,7 +180,7 @@ def test_odd_letter_file_names_are_refused(letters, project, name):
     (letter_file(project, "kent").parent / f"{name}.yaml").write_text("outcome: pending\nstatus: draft\nfindings: ''\n")
     result = letters("check", "--no-pages")
     assert result.exit_code == 1
-    assert "a letter file is named after its force's slug" in result.output
+    assert "a letter file is named by its id (its force's slug" in result.output
 
 
 def test_slugs_in_forces_yaml_cannot_name_paths(letters, project):

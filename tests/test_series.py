@@ -98,9 +98,12 @@ def test_numbered_paragraphs_the_subject_in_capitals_and_the_letterhead_as_given
 
 def test_a_field_missing_from_a_draft_is_a_placeholder_naming_it_and_a_warning(built):
     cleveland = (built / OUT / "html" / "cleveland.html").read_text()
-    assert '<p class="placeholder" role="note"><strong>[What the service does well: to be written.]</strong></p>' in cleveland
+    assert (
+        '<p class="placeholder" role="note" data-field="strengths"><strong>[What the service does well: to be written.]</strong></p>'
+        in cleveland
+    )
     assert "our report on [Date the report is published]." in text(built, "cleveland")
-    assert '<mark class="placeholder-field">[Date the report is published]</mark>' in cleveland
+    assert '<mark class="placeholder-field" data-field="report_date">[Date the report is published]</mark>' in cleveland
     result = CliRunner().invoke(app, ["--project", str(built), "check", "--no-pages", "--assessment", "frs-2022"])
     assert "data/assessments/frs-2022/cleveland.yaml: warning: 'strengths' not written yet: the letter shows a placeholder" in result.output
 
@@ -139,8 +142,8 @@ def test_unknown_keys_name_the_nearest_declared_field_and_fields_are_type_checke
         "data/assessments/frs-2022/essex.yaml:2: unknown key 'inspection_date'; did you mean 'inspection_dates'?",
         "data/assessments/frs-2022/essex.yaml:3: 'word' is 'fire station'; expected one of: service, brigade",
         "data/assessments/frs-2022/essex.yaml:4: 'report_date' should be a date written as YYYY-MM-DD",
-        "data/assessments/frs-2022/essex.yaml:5: unknown key 'outcome'; expected one of: status, addressees, salutation, signatory, "
-        "copied_to, approved, email, cc, issued, inspection_dates, word, report_date, strengths, improvements",
+        "data/assessments/frs-2022/essex.yaml:5: unknown key 'outcome'; expected one of: recipient, date, language, status, addressees, "
+        "salutation, signatory, copied_to, approved, email, cc, issued, inspection_dates, word, report_date, strengths, improvements",
     ):
         assert line in lines
 
@@ -206,4 +209,4 @@ def test_the_preview_shows_every_series_in_the_lists_own_words(series):
     assert "3 services, 0 approved" in index and '<a href="/frs-2022/letters/london">London Fire Brigade</a>' in index
     assert "Outcome" not in index
     assert "Dear Commissioner Roe and Deputy Mayor Twycross," in client.get("/frs-2022/letters/london.html").text
-    assert client.get("/frs-2023/").status_code == 404
+    assert client.get("/frs-2099/").status_code == 404

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import letter_file, make_project
@@ -13,7 +17,7 @@ from editing import edit
 from hmicfrs_letters.cli import app
 from hmicfrs_letters.core.text import letter_passages
 from hmicfrs_letters.pdf.engine import PdfRenderer
-from hmicfrs_letters.pdf.verify import pdf_text
+from hmicfrs_letters.pdf.verify import PdfTextMismatch, check_rendered, pdf_text
 from textutil import pdf_text as pages_text
 
 OUT = "output/apsp-2017"
@@ -136,3 +140,64 @@ def test_verify_without_the_builds_manifest_says_what_it_cannot_check(letters, b
     result = letters("verify", "-f", "kent")
     assert result.exit_code == 1
     assert f"Error: {OUT}/manifest.json: cannot check the PDFs' pages and the files' hashes against the build's manifest" in result.output
+
+
+def test_a_list_then_a_paragraph_over_a_page_break_builds(letters, project):
+    """The bullets of a list are drawn after the rest of their page: read in the middle of a
+    paragraph that runs on to the next page, they once failed a true PDF."""
+    long = " ".join(["The force has made progress in several areas of its plan and has set out what it needs."] * 9)
+    findings = f"The force submitted its plans on time.\\n\\n- it has reviewed its unit;\\n- it has bought new software.\\n\\n{long}"
+    edit(letter_file(project, "kent"), 'findings: ""', f'findings: "{findings}"')
+    result = letters("build", "-j", "1", "-r", "kent", "--format", "pdf")
+    assert result.exit_code == 0, result.output
+    assert (project / OUT / "pdf" / "kent.pdf").exists()
+
+
+_WORDS = "the force has plans to seek intelligence on abuse of position counter-corruption unit 2017 and/or well-founded 'risk'".split()
+_PARAGRAPH = st.lists(st.sampled_from(_WORDS), min_size=1, max_size=220).map(lambda words: " ".join(words).capitalize() + ".")
+_ITEM = st.lists(st.sampled_from(_WORDS), min_size=1, max_size=40).map(" ".join)
+_BLOCK = st.one_of(
+    _PARAGRAPH,
+    st.tuples(st.sampled_from(["-", "1."]), st.lists(_ITEM, min_size=1, max_size=5)).map(
+        lambda pair: "\n".join(f"{pair[0]} {item}" for item in pair[1])
+    ),
+    st.tuples(st.sampled_from(["##", "###"]), _ITEM).map(" ".join),
+    _PARAGRAPH.map(lambda p: "> " + p),
+)
+
+
+@pytest.fixture(scope="module")
+def kent_letter(tmp_path_factory):
+    """Kent's letter as the fixture project renders it, and a function giving its HTML with other findings."""
+    from hmicfrs_letters.core.project import Project
+    from hmicfrs_letters.core.render import render_letter
+    from hmicfrs_letters.core.templates import Templates
+    from hmicfrs_letters.core.validate import load_batch
+
+    root = make_project(tmp_path_factory.mktemp("property") / "project")
+    batch = load_batch(Project.at(root), "apsp-2017")
+    kent = next(item for item in batch.letters if item.slug == "kent")
+    templates = Templates(root / "templates")
+
+    def html(findings: str) -> str:
+        letter = dataclasses.replace(kent.letter, values={**kent.letter.values, "findings": findings})
+        return render_letter(templates, batch.assessment, letter, kent.shown)
+
+    return html, PdfRenderer(root / "templates" / "assets")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(blocks=st.lists(_BLOCK, min_size=1, max_size=8), data=st.data())
+def test_the_text_check_passes_every_true_pdf_and_fails_one_with_a_word_taken_out(kent_letter, blocks, data):
+    """Paragraphs of every length, lists, headings and quotes, so page breaks in every place."""
+    html, renderer = kent_letter
+    page = html("\n\n".join(blocks))
+    check_rendered(page, renderer.render(page).data)  # raises PdfTextMismatch on a false failure
+    # A word of the longest block taken out (a shorter passage might be found in a longer one after it).
+    which = max(range(len(blocks)), key=lambda n: len(blocks[n]))
+    words = list(re.finditer(r"[A-Za-z0-9'/-]{2,}", blocks[which]))
+    cut = words[data.draw(st.integers(0, len(words) - 1))]
+    shorter = blocks[which][: cut.start()] + blocks[which][cut.end() :]
+    altered = html("\n\n".join([*blocks[:which], shorter, *blocks[which + 1 :]]))
+    with pytest.raises(PdfTextMismatch):
+        check_rendered(page, renderer.render(altered).data)

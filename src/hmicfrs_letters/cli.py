@@ -74,7 +74,12 @@ AssessmentsOption = Annotated[
 ]
 RecipientsOption = Annotated[
     list[str] | None,
-    typer.Option("--recipient", "-r", help="Only this recipient's letter (repeatable).", autocompletion=_complete_slugs),
+    typer.Option(
+        "--recipient",
+        "-r",
+        help="Only the letters to this recipient, or the letter of this id (repeatable).",
+        autocompletion=_complete_slugs,
+    ),
 ]
 # In command-line convention --force means "overwrite": it stays only as a hidden alias of --recipient.
 ForceAlias = Annotated[list[str] | None, typer.Option("--force", "-f", hidden=True, autocompletion=_complete_slugs)]
@@ -309,6 +314,13 @@ def list_letters(ctx: typer.Context, assessment: AssessmentsOption = None, as_js
 @app.command()
 def new(
     ctx: typer.Context,
+    letter_id: Annotated[
+        str | None,
+        typer.Argument(metavar="ID", help="The new letter's id, its file's name: its recipient's slug unless --to names another."),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="The recipient's slug, when the id is not it.", autocompletion=_complete_slugs)
+    ] = None,
     recipient: Annotated[
         str | None,
         typer.Option("--recipient", "-r", help="The recipient's slug, as in its list in data/recipients/.", autocompletion=_complete_slugs),
@@ -318,24 +330,27 @@ def new(
     restart: Annotated[bool, typer.Option("--restart", help="Start again: replace a letter whose fields are written.")] = False,
     assessment: AssessmentOption = None,
 ) -> None:
-    """Start a recipient's letter: a draft with its outcome's standard findings.
+    """Start a letter: a draft with its outcome's standard findings.
 
     \b
+    A letter's id is its file's name; by default its recipient's slug. A second letter to the
+    same recipient takes an id of its own and names the recipient with --to.
     It takes over a file whose fields are not written yet; it replaces one with fields
     written only with --restart.
     Examples:
-      letters new --recipient kent --outcome plans-not-commenced
+      letters new kent --outcome plans-not-commenced
       letters new -r kent    (outcome pending; fields to write)
-      letters new -r kent --outcome all-in-place --restart
+      letters new kent-2018 --to kent
+      letters new kent --outcome all-in-place --restart
     """
     from hmicfrs_letters.workflow.new import new_letter
 
-    slug = recipient or force
+    slug = letter_id or recipient or force or to
     if not slug:
-        raise typer.BadParameter("name the recipient with --recipient SLUG", param_hint="'--recipient'")
+        raise typer.BadParameter("name the letter: letters new ID [--to SLUG]", param_hint="'ID'")
     with _reporting():
         batch = _work(ctx, assessment).batch
-        path = new_letter(batch, slug, outcome, restart=restart)
+        path = new_letter(batch, slug, outcome, restart=restart, to=to or (recipient if letter_id else None))
     typer.echo(
         f"Wrote {batch.project.shown(path)} (draft): make the fields this {batch.recipients.singular}'s, then `letters approve {slug}`"
     )
@@ -345,7 +360,12 @@ def new(
 def approve(
     ctx: typer.Context,
     slugs: Annotated[
-        list[str], typer.Argument(metavar="SLUG...", help="The recipients whose letters to approve.", autocompletion=_complete_slugs)
+        list[str],
+        typer.Argument(
+            metavar="SLUG...",
+            help="The letters to approve, by id (a recipient's slug unless the letter has an id of its own).",
+            autocompletion=_complete_slugs,
+        ),
     ],
     by: Annotated[str | None, typer.Option("--by", help="Who approves them (default: git config user.name).")] = None,
     assessment: AssessmentOption = None,

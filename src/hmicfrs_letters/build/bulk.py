@@ -270,6 +270,7 @@ def render_index(templates: Templates, batch: Batch, report: BuildReport, only_b
         entries.append(
             {
                 "name": item.name,
+                "date": letter.dated(batch.assessment) if letter else None,
                 "outcome": outcome.label if outcome else None,
                 "status": status,
                 "title": report.states[item.slug].title,  # "Issued on … to …"
@@ -281,5 +282,5 @@ def render_index(templates: Templates, batch: Batch, report: BuildReport, only_b
     counts = Counter(entry["status"] for entry in entries)
     # A hand-over folder says at the top whether it holds the whole series, naming what it leaves out.
     left_out = [(report.states[slug].name, why) for slug, why in report.left_out().items()] if only_built else []
-    context = {"assessment": batch.assessment, "words": batch.recipients, "entries": entries, "counts": counts}
+    context = {"assessment": batch.assessment, "words": batch.recipients, "entries": entries, "counts": counts, "date": batch.date}
     return templates.render(INDEX_TEMPLATE, {**context, "final": only_built, "total": len(report.states), "left_out": left_out})

@@ -10,11 +10,11 @@ from typing import Any
 from hmicfrs_letters.build.manifest import MANIFEST
 from hmicfrs_letters.core.errors import LetterError
 from hmicfrs_letters.core.files import write_atomic, writing
-from hmicfrs_letters.core.load import load_yaml
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.reading import read_project_file
 from hmicfrs_letters.core.schema import read_assessment
 from hmicfrs_letters.core.templates import Templates
+from hmicfrs_letters.core.validate import assessment_document
 
 HOME_TEMPLATE = "base/home.html.j2"
 # A manifest lists a few hundred files: far more is not one of ours.
@@ -29,9 +29,8 @@ def write_home(project: Project, out: Path | None = None) -> Path:
         final = _final(out_root, slug)
         if not (out_root / slug / "index.html").is_file() and final is None:
             continue
-        try:
-            doc = load_yaml(project.assessment_file(slug), project.shown(project.assessment_file(slug)), project.data_dir)
-        except LetterError:
+        doc = assessment_document(project, slug, [])
+        if doc is None:
             continue  # its build has already said what is wrong with it
         assessment = read_assessment(slug, doc, [])
         entries.append(

@@ -62,6 +62,8 @@ def _final_folder(name: str) -> bool:
 def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
     project, assessment = batch.project, batch.assessment
     inputs = [project.recipients_file(assessment.recipients), project.assessment_file(assessment.slug)]
+    if assessment.extends:
+        inputs.append(project.assessment_file(assessment.extends))
     inputs += [p for p in [project.wording_file(assessment.slug)] if p.is_file()]
     inputs += [item.source for item in batch.letters] + _files(project.templates_dir)
     # An ordinary build's folder holds the final build's folder too (final/): not this build's output.

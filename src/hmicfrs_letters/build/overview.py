@@ -60,10 +60,13 @@ def overview_context(batch: Batch, states: Iterable[LetterState]) -> dict[str, A
     return {
         "assessment": assessment,
         "words": batch.recipients,
+        "date": batch.date,
         "everyone": everyone,
         "outcomes": outcomes,
         "pending": pending,
         "total": len(batch.letters),
+        # The recipients written to: fewer than the letters where one has several.
+        "recipients": len({item.recipient.slug if item.recipient else item.slug for item in batch.letters}),
         "decided": sum(row.count for row in outcomes),
         "approved": approved,
         "drafts": drafts,  # every letter read that is not approved, those changed since approval among them

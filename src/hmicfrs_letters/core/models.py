@@ -20,7 +20,7 @@ DRAFT, APPROVED = "draft", "approved"
 STATUSES = (DRAFT, APPROVED)
 # What a letter's status shows as where its file cannot be read, or (in a build) it failed.
 INVALID, FAILED = "invalid", "failed"
-FIELD_TYPES = ("text", "markdown", "date", "choice")
+FIELD_TYPES = ("text", "markdown", "date", "choice", "list")
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,10 @@ class FieldSpec:
     default: Any = None
     label: str = ""
     help: str = ""
+    # A `list` field: the sub-fields of each item (declared as fields are), and how many items it may have (0: no bound).
+    items: tuple[FieldSpec, ...] = ()
+    min_items: int = 0
+    max_items: int = 0
 
     @property
     def title(self) -> str:
@@ -139,7 +143,7 @@ class Assessment:
 
     slug: str
     subject: str
-    date: dt.date
+    date: dt.date | None  # None when every letter gives its own
     template: str
     page_limit: int
     recipients: str  # the name of its recipient list
@@ -151,6 +155,10 @@ class Assessment:
     fields: tuple[FieldSpec, ...] = ()
     # SHA-256 of the approved fixed wording (see workflow/wording.py); empty until first approved.
     wording_sha256: str = ""
+    # A letter to every recipient of the list: a recipient without one is a warning.
+    every_recipient: bool = False
+    extends: str = ""  # the assessment whose keys it takes (core.validate.assessment_document)
+    language: str = "en-GB"  # its letters' language: their `lang`, and the words of their dates and page numbers
     email: EmailSettings = field(default_factory=EmailSettings)
     # Each letter's reference, as a pattern of {placeholders} (`HMICFRS/APSP-2017/{id}`); none when empty.
     reference: str = ""
@@ -218,7 +226,7 @@ class IssueRecord:
 
 @dataclass(frozen=True)
 class Letter:
-    """One recipient's letter of one assessment: the parts that vary."""
+    """One letter of one assessment, to one recipient (who may have others): the parts that vary."""
 
     recipient: Recipient
     status: str
@@ -229,6 +237,9 @@ class Letter:
     signatory: str = ""  # a key of the assessment's signatories; empty for its default
     copied_to: tuple[str, ...] = ()
     approved: ApprovalRecord | None = None  # written by `letters approve`; not part of the letter's text
+    id: str = ""  # the letter's file name; its recipient's slug by default
+    date: dt.date | None = None  # the letter's own date, over the assessment's
+    language: str = ""  # the letter's own language, over the assessment's
     # Its own addresses, when they differ from its recipient's (neither is part of the letter's text).
     email: tuple[str, ...] | None = None
     cc: tuple[str, ...] | None = None
@@ -252,6 +263,10 @@ class Letter:
     def force(self) -> Recipient:
         """The recipient, by the name the first series used."""
         return self.recipient
+
+    def dated(self, assessment: Assessment) -> dt.date | None:
+        """The letter's date: its own, or the assessment's."""
+        return self.date or assessment.date
 
     def value(self, name: str) -> Any:
         """A field's value as the file gives it, or None when it does not."""

@@ -29,11 +29,12 @@ class Missing:
 
     def __html__(self) -> str:
         title = escape(self.spec.title)
+        # data-field names the field, for `letters check` and `letters approve` to name it (core.state).
         if self.spec.type == "markdown":
-            return f'<p class="placeholder" role="note"><strong>[{title}: to be written.]</strong></p>'
+            return f'<p class="placeholder" role="note" data-field="{self.spec.name}"><strong>[{title}: to be written.]</strong></p>'
         # <mark>, not the block placeholder's padded box: inside a sentence, padding reads back from the
         # PDF as a space before the next word, and the letter would fail its text check.
-        return f'<mark class="placeholder-field">[{title}]</mark>'
+        return f'<mark class="placeholder-field" data-field="{self.spec.name}">[{title}]</mark>'
 
     def __str__(self) -> str:
         return f"[{self.spec.title}]"
@@ -42,23 +43,29 @@ class Missing:
 def field_values(assessment: Assessment, letter: Letter) -> dict[str, Any]:
     """Each declared field as templates print it: text as text (escaped when printed), Markdown converted
     and sanitised, dates as dates, and a field the letter does not give as a Missing placeholder."""
-    values: dict[str, Any] = {}
-    for spec in assessment.fields:
-        value = letter.value(spec.name)
-        if value is None:
-            value = spec.default
-        if value is None:
-            values[spec.name] = Missing(spec)
-        elif spec.type == "markdown":
-            values[spec.name] = Markup(f"<p>{escape(value)}</p>") if isinstance(value, Placeholder) else findings.convert(value).html
-        else:
-            values[spec.name] = value
-    return values
+    return {spec.name: _shown(spec, letter.value(spec.name)) for spec in assessment.fields}
+
+
+def _shown(spec: FieldSpec, value: Any) -> Any:
+    """One field's value as templates print it; a `list` field's as a list of its items, each a mapping of its sub-fields'."""
+    if value is None:
+        value = spec.default
+    if value is None:
+        return [] if spec.type == "list" else Missing(spec)
+    if spec.type == "markdown":
+        return Markup(f"<p>{escape(value)}</p>") if isinstance(value, Placeholder) else findings.convert(value).html
+    if spec.type == "list":
+        return [{sub.name: _shown(sub, item.get(sub.name)) for sub in spec.items} for item in value]
+    return value
 
 
 def letter_reference(assessment: Assessment, letter: Letter) -> str:
     """The letter's reference, from its assessment's `reference:` pattern; '' when it has none."""
-    return fill(assessment.reference, {"id": letter.recipient.slug, "assessment": assessment.slug}) if assessment.reference else ""
+    return (
+        fill(assessment.reference, {"id": letter.id or letter.recipient.slug, "assessment": assessment.slug})
+        if assessment.reference
+        else ""
+    )
 
 
 def letter_context(assessment: Assessment, letter: Letter, source: str, state: str | None = None) -> dict[str, Any]:
@@ -73,6 +80,8 @@ def letter_context(assessment: Assessment, letter: Letter, source: str, state: s
         "force": letter.recipient,  # the name the first series' templates use
         # The approval and issue records are about the letter, not in it: the text approved is the text issued.
         "letter": dataclasses.replace(letter, approved=None, issued=None),
+        "date": letter.dated(assessment),
+        "language": letter.language or assessment.language,
         "fields": field_values(assessment, letter),
         "outcome": assessment.category(letter.outcome),
         "signatory": assessment.signatories.get(letter.signatory or assessment.signatory),

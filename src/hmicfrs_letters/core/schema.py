@@ -35,7 +35,21 @@ from hmicfrs_letters.core.models import (
 )
 
 # What a letter file may hold besides the fields its series declares.
-LETTER_KEYS = ("status", "outcome", "addressees", "salutation", "signatory", "copied_to", "approved", "email", "cc", "issued")
+LETTER_KEYS = (
+    "recipient",
+    "date",
+    "language",
+    "status",
+    "outcome",
+    "addressees",
+    "salutation",
+    "signatory",
+    "copied_to",
+    "approved",
+    "email",
+    "cc",
+    "issued",
+)
 # The keys of a recipient or a letter that hold e-mail addresses: one, or a list.
 ADDRESS_KEYS = ("email", "cc")
 # The signatory of an assessment file written with a single `signatory: {name, titles}`.
@@ -255,10 +269,13 @@ ASSESSMENT_KEYS = (
     "email",
     "reference",
     "pdf",
+    "every_recipient",
+    "extends",
+    "language",
 )
 EMAIL_KEYS = ("from", "reply_to", "subject")
 SIGNATORY_KEYS = ("name", "titles", "signature")
-FIELD_KEYS = ("type", "required", "choices", "default", "label", "help")
+FIELD_KEYS = ("type", "required", "choices", "default", "label", "help", "items", "min_items", "max_items")
 
 
 def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assessment:
@@ -288,7 +305,7 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
     return Assessment(
         slug=slug,
         subject=top.text("subject"),
-        date=top.date("date"),
+        date=top.date("date", required=False),
         template=top.text("template"),
         page_limit=top.integer("page_limit", 2),
         recipients=top.text("recipients"),
@@ -309,6 +326,9 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
         email=email,
         reference=top.pattern("reference", REFERENCE_NAMES),
         pdf_standard=_pdf_standard(top),
+        every_recipient=top.boolean("every_recipient", False),
+        extends=top.text("extends", required=False),
+        language=top.text("language", required=False) or "en-GB",
     )
 
 
@@ -343,15 +363,18 @@ def _signatories(top: Fields, doc: Document, problems: list[Problem]) -> tuple[d
     return signatories, key
 
 
-def _field_specs(top: Fields, doc: Document, problems: list[Problem]) -> tuple[FieldSpec, ...]:
+def _field_specs(top: Fields, doc: Document, problems: list[Problem], key: str = "fields", nested: bool = False) -> tuple[FieldSpec, ...]:
     specs = []
-    for at, name, item in top.entries("fields"):
+    for at, name, item in top.entries(key):
         f = Fields(doc, at, item if item is not None else {}, FIELD_KEYS, problems)
-        if not FIELD_NAME.fullmatch(name) or name in LETTER_KEYS:
+        if not FIELD_NAME.fullmatch(name) or (name in LETTER_KEYS and not nested):
             reason = "is kept for the letter file itself" if name in LETTER_KEYS else "should be lower-case letters, digits and underscores"
             problems.append(doc.problem(f"field name '{name}' {reason}", *at))
             continue
         kind = f.choice("type", FIELD_TYPES, required=False) or "text"
+        if kind == "list" and nested:
+            problems.append(doc.problem("an item of a list may not hold a list itself", *at, "type"))
+            kind = "text"
         choices = f.texts("choices", required=kind == "choice") if kind == "choice" or f.has("choices") else ()
         spec = FieldSpec(
             name=name,
@@ -361,6 +384,17 @@ def _field_specs(top: Fields, doc: Document, problems: list[Problem]) -> tuple[F
             label=f.text("label", required=False),
             help=f.text("help", required=False),
         )
+        if kind == "list":
+            if not f.has("items"):
+                problems.append(doc.problem("a 'list' field declares its 'items': the fields of each item", *at))
+            spec = dataclasses.replace(
+                spec,
+                items=_field_specs(f, doc, problems, "items", nested=True),
+                min_items=f.integer("min_items", 0) if f.has("min_items") else 0,
+                max_items=f.integer("max_items", 0) if f.has("max_items") else 0,
+            )
+        elif f.has("items") or f.has("min_items") or f.has("max_items"):
+            problems.append(doc.problem("'items', 'min_items' and 'max_items' are for a field of type 'list'", *at))
         default, problem = field_value(spec, f.value.get("default"))
         if problem:
             problems.append(doc.problem(f"'default' {problem}", *at, "default"))
@@ -368,10 +402,38 @@ def _field_specs(top: Fields, doc: Document, problems: list[Problem]) -> tuple[F
     return tuple(specs)
 
 
+def _list_value(spec: FieldSpec, value: Any) -> tuple[Any, str]:
+    """A `list` field's items, each a mapping of its sub-fields' values checked as fields are."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        return None, "should be a list of items, each a mapping of: " + ", ".join(sub.name for sub in spec.items)
+    if len(value) < spec.min_items:
+        return None, f"has {len(value)} items; it needs at least {spec.min_items}"
+    if spec.max_items and len(value) > spec.max_items:
+        return None, f"has {len(value)} items; it may have at most {spec.max_items}"
+    items = []
+    names = [sub.name for sub in spec.items]
+    for number, item in enumerate(value, 1):
+        checked = {}
+        for key, given in item.items():
+            sub = next((s for s in spec.items if s.name == key), None)
+            if sub is None:
+                hint = did_you_mean(str(key), names) or f"; expected one of: {', '.join(names)}"
+                return None, f"item {number} has an unknown key '{key}'{hint}"
+            checked_value, problem = field_value(sub, given)
+            if problem:
+                return None, f"item {number}: '{key}' {problem}"
+            if checked_value is not None:
+                checked[key] = checked_value
+        items.append(checked)
+    return tuple(items), ""
+
+
 def field_value(spec: FieldSpec, value: Any) -> tuple[Any, str]:
     """A field's value checked against its type: (the value, or None when absent or blank; why it is wrong, or '')."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, ""
+    if spec.type == "list":
+        return _list_value(spec, value)
     if spec.type == "date":
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return value, ""
@@ -390,8 +452,8 @@ def field_value(spec: FieldSpec, value: Any) -> tuple[Any, str]:
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def read_letter(recipient: Recipient, assessment: Assessment, doc: Document, problems: list[Problem]) -> Letter:
-    """One recipient's letter file."""
+def read_letter(recipient: Recipient, assessment: Assessment, doc: Document, problems: list[Problem], letter_id: str = "") -> Letter:
+    """One letter file (its recipient already read from it: core.validate)."""
     keys = [k for k in LETTER_KEYS if k != "outcome" or assessment.graded] + [spec.name for spec in assessment.fields]
     f = Fields(doc, (), doc.data, keys, problems)
     values = {}
@@ -418,6 +480,9 @@ def read_letter(recipient: Recipient, assessment: Assessment, doc: Document, pro
         signatory=f.choice("signatory", assessment.signatories, required=False),
         copied_to=f.texts("copied_to", required=False),
         approved=_approval_record(f) if f.value.get("approved") is not None else None,
+        id=letter_id or recipient.slug,
+        date=_letter_date(f, assessment),
+        language=f.text("language", required=False),
         email=f.addresses("email"),
         cc=f.addresses("cc"),
         issued=_issue_record(f) if f.value.get("issued") is not None else None,
@@ -433,6 +498,16 @@ def _issue_record(letter: Fields) -> IssueRecord:
     if record.sha256 and not _SHA256.fullmatch(record.sha256):
         f.problems.append(f.doc.problem("'issued/sha256' should be 64 lower-case hexadecimal digits", *f.at, "sha256"))
     return record
+
+
+def _letter_date(letter: Fields, assessment: Assessment) -> dt.date | None:
+    """The letter's own `date:`; required when the assessment gives none."""
+    if assessment.date is None and not letter.has("date"):
+        letter.problems.append(
+            letter.doc.problem("missing required key 'date': the assessment gives no date, so each letter gives its own")
+        )
+        return None
+    return letter.date("date", required=False)
 
 
 def _approval_record(letter: Fields) -> ApprovalRecord:

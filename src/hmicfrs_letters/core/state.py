@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hmicfrs_letters.core.approval import html_fingerprint
-from hmicfrs_letters.core.errors import LetterError, Problem
-from hmicfrs_letters.core.models import APPROVED, PENDING, Assessment
+from hmicfrs_letters.core.errors import LetterError, Problem, Severity
+from hmicfrs_letters.core.models import APPROVED, PENDING, Assessment, FieldSpec
 from hmicfrs_letters.core.render import render_letter
 from hmicfrs_letters.core.status import ISSUED_TITLE, STANDING, TITLES, Status
 from hmicfrs_letters.core.templates import Templates
@@ -36,6 +36,28 @@ from hmicfrs_letters.core.validate import LetterInput, approval_gaps
 AGAIN = "approve it again or set it back to draft"
 # The element the templates show where a field is still to be written.
 _TEMPLATE_PLACEHOLDER = re.compile(r"""class=["'][^"']*\bplaceholder\b""")
+# A field's placeholder names its field (core.render.Missing).
+_PRINTED_FIELD = re.compile(r'data-field="([a-z][a-z0-9_]*)"')
+
+
+def printed_placeholders(html: str, assessment: Assessment) -> list[FieldSpec]:
+    """The fields whose placeholder the letter prints (not written, and printed by the template), in order."""
+    return [spec for name in dict.fromkeys(_PRINTED_FIELD.findall(html)) if (spec := assessment.field(name))]
+
+
+def _optional_placeholders(item: LetterInput, html: str, assessment: Assessment) -> tuple[Problem, ...]:
+    """A warning for each optional field the letter leaves empty but prints: a required one is warned of already."""
+    return tuple(
+        Problem(
+            item.shown,
+            f"'{spec.name}' ({spec.title}) is optional and not written, but the template prints it: the letter shows "
+            f"the placeholder '[{spec.title}]'; write it, or have the template leave it out when empty",
+            severity=Severity.WARNING,
+            key=spec.name,
+        )
+        for spec in printed_placeholders(html, assessment)
+        if not spec.required
+    )
 
 
 @dataclass(frozen=True)
@@ -138,8 +160,10 @@ def assess(templates: Templates, assessment: Assessment, item: LetterInput) -> L
     try:
         if letter.is_draft:
             html = render_letter(templates, assessment, letter, item.shown)
+            problems += _optional_placeholders(item, html, assessment)
             return LetterState(item, Status.DRAFT, html, problems, assessment=assessment)
         html = render_letter(templates, assessment, letter, item.shown)
+        problems += _optional_placeholders(item, html, assessment)
         approval = _approval_problem(item, html, assessment)
         if letter.issued is not None:  # sent: it stands as issued, or is changed since it was issued
             if approval is None and issued_with(letter.approved.sha256, letter.issued.message_id):
@@ -209,7 +233,8 @@ def approval_blockers(state: LetterState, assessment: Assessment, wording_locked
     if not wording_locked:
         reasons.append("the fixed wording is not the approved wording (see `letters check`)")
     if not gaps and _TEMPLATE_PLACEHOLDER.search(state.html):
-        reasons.append("the letter still shows a placeholder")
+        named = ", ".join(f"'{spec.name}' ({spec.title})" for spec in printed_placeholders(state.html, assessment))
+        reasons.append(f"the letter still shows a placeholder for {named}" if named else "the letter still shows a placeholder")
     return reasons
 
 

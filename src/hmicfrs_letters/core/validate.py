@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,15 +18,20 @@ from hmicfrs_letters.core.schema import read_assessment, read_letter, read_recip
 
 @dataclass
 class LetterInput:
-    """One recipient's letter file: the letter when it could be read, and its problems."""
+    """One letter file: the letter when it could be read, and its problems. `slug` is the letter's id,
+    its file's name: its recipient's slug unless the file names another with `recipient:`."""
 
     slug: str
     source: Path
     shown: str
     letter: Letter | None
     problems: list[Problem] = field(default_factory=list)
-    recipient: Recipient | None = None  # known from its list even when the file cannot be read
+    recipient: Recipient | None = None  # known from its list even when the file cannot be read (by the file's name)
     doc: Document | None = None  # the file as loaded, for the lines of its keys
+
+    @property
+    def id(self) -> str:
+        return self.slug
 
     @property
     def errors(self) -> list[Problem]:
@@ -52,17 +58,37 @@ class Batch:
     letters: list[LetterInput]
     problems: list[Problem] = field(default_factory=list)
 
-    def select(self, slugs: Sequence[str]) -> list[LetterInput]:
-        """The letters of these recipients (all when none are named); an unknown slug is an error."""
+    @property
+    def date(self) -> dt.date | None:
+        """The date all its letters share (their own, or the assessment's), or None when their dates differ."""
+        dates = {item.letter.dated(self.assessment) for item in self.letters if item.letter}
+        if not dates:
+            return self.assessment.date
+        return dates.pop() if len(dates) == 1 else None
+
+    def names(self, by_recipient: bool = True) -> set[str]:
+        """What selects letters: each letter's id and (by_recipient) its recipient's slug."""
+        recipients = {item.recipient.slug for item in self.letters if item.recipient} if by_recipient else set()
+        return {item.slug for item in self.letters} | recipients
+
+    def select(self, slugs: Sequence[str], by_recipient: bool = True) -> list[LetterInput]:
+        """The letters named by id, and (by_recipient) every letter to a recipient named by slug (all
+        when none are named), in the order named; a name that is neither is an error."""
         if not slugs:
             return self.letters
-        by_slug = {item.slug: item for item in self.letters}
-        unknown = [s for s in slugs if s not in by_slug]
+        known = self.names(by_recipient)
+        unknown = [s for s in slugs if s not in known]
         if unknown:
             folder = self.project.shown(self.project.letters_dir(self.assessment.slug))
             noun = self.recipients.singular
-            raise LetterError([Problem(folder, f"no letter for {noun} {s!a}{did_you_mean(s, by_slug)}") for s in unknown])
-        return [by_slug[s] for s in dict.fromkeys(slugs)]
+            raise LetterError([Problem(folder, f"no letter for {noun} {s!a}{did_you_mean(s, known)}") for s in unknown])
+        chosen = [
+            item
+            for s in slugs
+            for item in self.letters
+            if s == item.slug or (by_recipient and item.recipient is not None and s == item.recipient.slug)
+        ]
+        return list({id(item): item for item in chosen}.values())
 
 
 def load_batch(project: Project, assessment: str | None = None) -> Batch:
@@ -81,7 +107,7 @@ def load_batch(project: Project, assessment: str | None = None) -> Batch:
                 "and name the list in each assessment file (recipients: police-forces)",
             )
         )
-    assessment_doc = _load(project, project.assessment_file(slug), problems)
+    assessment_doc = assessment_document(project, slug, problems)
     if assessment_doc:
         problems += assessment_doc.problems
     record = read_assessment(slug, assessment_doc, problems) if assessment_doc else None
@@ -91,14 +117,52 @@ def load_batch(project: Project, assessment: str | None = None) -> Batch:
 
     folder = project.letters_dir(slug)
     files = {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
-    for missing in sorted(recipients.recipients.keys() - files.keys()):
-        problems.append(
-            Problem(
-                project.shown(folder), f"no letter file for {recipients.singular} '{missing}' ({missing}.yaml)", severity=Severity.WARNING
-            )
-        )
     letters = [_read_letter(project, record, recipients, name, path) for name, path in files.items()]
+    if record.every_recipient:  # a series is the letters it has, unless it says it writes to every recipient
+        written = {item.recipient.slug for item in letters if item.recipient} | files.keys()
+        for missing in sorted(recipients.recipients.keys() - written):
+            problems.append(
+                Problem(
+                    project.shown(folder),
+                    f"no letter file for {recipients.singular} '{missing}' ({missing}.yaml)",
+                    severity=Severity.WARNING,
+                )
+            )
     return Batch(project, record, recipients, letters, problems)
+
+
+# An assessment's keys that `extends` does not take from the one it extends: its own wording's fingerprint.
+NOT_EXTENDED = ("wording_sha256",)
+MAX_EXTENDS = 5
+
+
+def assessment_document(project: Project, slug: str, problems: list[Problem], seen: tuple[str, ...] = ()) -> Document | None:
+    """An assessment file as loaded, with the keys of the one it `extends:` that it does not give itself
+    (`fields` merged by name: a field it declares replaces the one of the same name). A key it takes
+    is placed at its own `extends:` line."""
+    doc = _load(project, project.assessment_file(slug), problems)
+    if doc is None or not isinstance(doc.data, dict) or "extends" not in doc.data:
+        return doc
+    base = doc.data["extends"]
+    known = project.assessments()
+    if not isinstance(base, str) or base not in known or base == slug or base in seen or len(seen) >= MAX_EXTENDS:
+        why = "itself" if base in (slug, *seen) else "too long a chain" if len(seen) >= MAX_EXTENDS else "no such assessment"
+        shown = base if isinstance(base, str) else str(base)
+        problems.append(
+            doc.problem(f"'extends' is {shown!a} ({why}){did_you_mean(shown, known)}; it names another assessment's file", "extends")
+        )
+        return doc
+    parent = assessment_document(project, base, problems, (*seen, slug))
+    if parent is None or not isinstance(parent.data, dict):
+        return doc
+    data = {key: value for key, value in parent.data.items() if key not in NOT_EXTENDED}
+    lines = {path: doc.line("extends") or 1 for path in parent.lines if path and path[0] not in doc.data}
+    own = {key: value for key, value in doc.data.items() if key != "extends"}
+    if isinstance(data.get("fields"), dict) and isinstance(own.get("fields"), dict):
+        own["fields"] = {**data["fields"], **own["fields"]}
+    data.update(own)
+    data["extends"] = base
+    return Document(doc.path, data, {**lines, **doc.lines}, doc.folded, [*doc.problems, *parent.problems])
 
 
 def _recipients(project: Project, assessment: Assessment, doc: Document, problems: list[Problem]) -> RecipientList | None:
@@ -145,14 +209,10 @@ def _read_letter(
             # Its name shown escaped: a look-alike or invisible character must not read as a good slug.
             Problem(
                 item.shown,
-                f"{slug!a} is not a slug: a letter file is named after its {recipients.singular}'s slug, "
-                "in lower-case letters, digits and hyphens",
+                f"{slug!a} is not a slug: a letter file is named by its id (its {recipients.singular}'s slug unless it says "
+                "'recipient:'), in lower-case letters, digits and hyphens",
             )
         )
-        return item
-    if slug not in recipients.recipients:
-        where = project.shown(project.recipients_file(recipients.name))
-        item.problems.append(Problem(item.shown, f"'{slug}' is not in {where}{did_you_mean(slug, recipients.recipients)}"))
         return item
     if raw is None:
         doc = _load(project, path, item.problems)
@@ -164,8 +224,22 @@ def _read_letter(
             doc = None
     if doc is None:
         return item
+    named = doc.data.get("recipient") if isinstance(doc.data, dict) else None
+    where = project.shown(project.recipients_file(recipients.name))
+    if named is None:
+        if slug not in recipients.recipients:
+            hint = did_you_mean(slug, recipients.recipients) or f"; name its {recipients.singular} with 'recipient: <slug>'"
+            item.problems.append(Problem(item.shown, f"'{slug}' is not in {where}{hint}"))
+            return item
+        named = slug
+    elif not isinstance(named, str) or named not in recipients.recipients:
+        shown = named if isinstance(named, str) else str(named)
+        hint = did_you_mean(shown, recipients.recipients)
+        item.problems.append(doc.problem(f"'recipient' is {shown!a}, which is not in {where}{hint}", "recipient"))
+        return item
+    item.recipient = recipients.recipients[named]
     item.doc = doc
-    letter = read_letter(recipients.recipients[slug], assessment, doc, item.problems)
+    letter = read_letter(item.recipient, assessment, doc, item.problems, slug)
     if not item.errors:
         item.letter = letter
         item.problems.extend(check_letter(letter, assessment, doc))

@@ -5,6 +5,10 @@ must be found in the PDF's text, in order, after folding whitespace and making q
 A line broken after a hyphen reads back as "counter- corruption"; so whitespace after a dash
 (or a slash, where long addresses break) is dropped on both sides. Hyphenation or ligatures added by the CSS would still fail the check,
 as they should: what a reader copies from the PDF must be what was approved.
+
+A list's markers (its bullets and numbers) are no part of the letter's passages, and WeasyPrint
+draws them after the rest of the page: their lines end the page's text, so a paragraph that runs on
+to the next page would have them in its middle. They are read as lines of their own and left out.
 """
 
 from __future__ import annotations
@@ -34,23 +38,30 @@ def _page_texts(data: bytes) -> list[str]:
         document.close()
 
 
-def _page_lines(data: bytes) -> list[list[str]]:
-    """Each page's lines, without the running header and footer lines.
+# A line that is nothing but a list's marker: a bullet, or a number or letter and a stop.
+_MARKER_LINE = re.compile(r"\s*(?:[•◦▪‣⁃]|\d{1,9}[.)]|[a-zA-Z]{1,2}[.)]|[ivxlcdmIVXLCDM]{1,8}[.)])\s*")
+
+
+def _page_lines(data: bytes, markers: bool = False) -> list[list[str]]:
+    """Each page's lines, without the running header and footer lines, nor (unless `markers`)
+    the lines of list markers.
 
     Lines that end (or start) every page alike but for their numbers, such as "Page 1 of 2" or a
     draft mark, sit between the last line of one page and the first of the next; left in, they
     would split a paragraph that runs over a page break.
     """
     pages = [text.strip().splitlines() for text in _page_texts(data)]
+    if not markers:
+        pages = [[line for line in lines if not _MARKER_LINE.fullmatch(line)] for lines in pages]
     for end in (0, -1) if len(pages) > 1 else ():
         while all(pages) and len({re.sub(r"\d+", "#", lines[end]) for lines in pages}) == 1:
             pages = [lines[1:] if end == 0 else lines[:-1] for lines in pages]
     return pages
 
 
-def pdf_text(data: bytes) -> str:
-    """The text of a PDF, folded, without its running header and footer lines."""
-    return fold(" ".join(" ".join(lines) for lines in _page_lines(data)))
+def pdf_text(data: bytes, markers: bool = False) -> str:
+    """The text of a PDF, folded, without its running header and footer lines (nor its list markers)."""
+    return fold(" ".join(" ".join(lines) for lines in _page_lines(data, markers)))
 
 
 def page_starts(data: bytes, words: int = 8) -> list[str]:
@@ -69,10 +80,21 @@ def _comparable(text: str) -> str:
     return _AFTER_DASH.sub(r"\1", text.replace("\u00ad", ""))
 
 
+def _missing(html: str, pdf: bytes) -> tuple[list[str], str]:
+    """The passages the PDF's text lacks, and that text. A line of the letter's own that reads like a
+    list marker ("2." alone, where a sentence wraps) is left out with the markers: the passage
+    holding it is then looked for in the text with every marker kept."""
+    expected = [_comparable(p.text) for p in letter_passages(html)]
+    text = _comparable(pdf_text(pdf))
+    missing = missing_in_order(expected, text)
+    if missing and not missing_in_order(expected, _comparable(pdf_text(pdf, markers=True))):
+        return [], text
+    return missing, text
+
+
 def missing_passages(html: str, pdf: bytes) -> list[str]:
     """The passages of the letter in this HTML that the PDF's text does not hold, in order."""
-    expected = [_comparable(p.text) for p in letter_passages(html)]
-    return missing_in_order(expected, _comparable(pdf_text(pdf)))
+    return _missing(html, pdf)[0]
 
 
 def extra_text(html: str, pdf: bytes) -> list[str]:
@@ -147,8 +169,6 @@ def text_changing_rules(css: str) -> list[str]:
 def check_rendered(html: str, pdf: bytes, css: str = "") -> None:
     """Raise PdfTextMismatch unless the PDF holds the letter's text (run where the PDF is rendered).
     `css`: the stylesheet the PDF was laid out with besides the HTML's own, for naming a cause."""
-    expected = [_comparable(p.text) for p in letter_passages(html)]
-    text = _comparable(pdf_text(pdf))
-    missing = missing_in_order(expected, text)
+    missing, text = _missing(html, pdf)
     if missing:
         raise PdfTextMismatch(describe(missing, html + "\n<style>" + css + "</style>", text))

@@ -150,6 +150,7 @@ def index(request: Request) -> Response:
         several=several,
         assessment=assessment,
         words=series.batch.recipients,
+        date=series.batch.date,
         failure=[],
         views=views,
         rows=select(views, **filters),

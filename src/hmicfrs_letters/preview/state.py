@@ -183,7 +183,7 @@ class Series:
             if slug in self.views:
                 return self.views[slug]
             batch, templates = work.batch, work.templates
-            (item,) = batch.select([slug])
+            (item,) = batch.select([slug], by_recipient=False)
         state = assess(templates, batch.assessment, item)
         view = LetterView(state, self.slug, batch.assessment.category(item.letter.outcome) if item.letter else None)
         with self.preview.lock:

@@ -63,7 +63,7 @@ def approve(
     project, assessment, batch = work.project, work.assessment, work.batch
     _check_name(by)
     on = on or dt.date.today()
-    items = batch.select(slugs)
+    items = batch.select(slugs, by_recipient=False)
     with ExitStack() as stack:
         # Taken in one order by every command, so that two approvals of the same letters cannot deadlock.
         held = {

@@ -84,8 +84,8 @@ def letter_file(batch: Batch, slug: str) -> LetterFile:
 
 
 def _path(batch: Batch, slug: str) -> Path:
-    # Only a letter of a recipient of the assessment's own list: the slug names no other file.
-    if slug not in batch.recipients.recipients:
+    # Only one of the assessment's letters, or a recipient of its own list: the slug names no other file.
+    if slug not in batch.recipients.recipients and slug not in batch.names(by_recipient=False):
         raise LetterError(Problem(batch.project.shown(batch.project.letters_dir(batch.assessment.slug)), f"no letter '{slug}'"))
     return batch.project.letters_dir(batch.assessment.slug) / f"{slug}.yaml"
 

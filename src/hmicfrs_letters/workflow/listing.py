@@ -30,8 +30,10 @@ def list_json(listed: Sequence[tuple[Workflow, Sequence[LetterState]]], problems
     letters = [
         {
             "assessment": work.assessment.slug,
-            "slug": state.slug,
+            "slug": state.slug,  # the letter's id
+            "recipient": state.item.recipient.slug if state.item.recipient else None,
             "name": state.item.letter.recipient.name if state.item.letter else None,
+            "date": state.item.letter.dated(work.assessment).isoformat() if state.item.letter else None,
             "outcome": (state.item.letter.outcome or None) if state.item.letter else None,
             "status": str(state.status),
             "issued": state.item.letter.issued.as_json() if state.item.letter and state.item.letter.issued else None,

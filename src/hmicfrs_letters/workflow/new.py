@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap
@@ -9,7 +10,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.files import HeldFile
-from hmicfrs_letters.core.models import DRAFT, PENDING, did_you_mean
+from hmicfrs_letters.core.models import DRAFT, PENDING, SLUG, did_you_mean
 from hmicfrs_letters.core.validate import Batch, read_letter_bytes
 from hmicfrs_letters.workflow.yamledit import dump, literal, plain, read_back, round_trip
 
@@ -21,17 +22,21 @@ MARKDOWN_HELP = (
 )
 
 
-def new_letter(batch: Batch, slug: str, outcome: str | None = None, restart: bool = False) -> Path:
-    """Write a recipient's letter file as a draft, with its outcome's standard findings.
+def new_letter(batch: Batch, slug: str, outcome: str | None = None, restart: bool = False, to: str | None = None) -> Path:
+    """Write a letter file as a draft, with its outcome's standard findings: `slug` is the letter's
+    id, its file's name; `to` its recipient's slug when that is another (written as `recipient:`).
 
     A file whose fields are not written yet (a pending placeholder) is taken over; one with a
     field written is refused unless `restart` asks to start again.
     """
     project, assessment, recipients = batch.project, batch.assessment, batch.recipients
     folder = project.letters_dir(assessment.slug)
-    if slug not in recipients.recipients:
+    to = to or slug
+    if not SLUG.fullmatch(slug):
+        raise LetterError(Problem(project.shown(folder), f"{slug!a} is not a letter id: lower-case letters, digits and hyphens"))
+    if to not in recipients.recipients:
         where = project.shown(project.recipients_file(recipients.name))
-        raise LetterError(Problem(where, f"no {recipients.singular} {slug!a}{did_you_mean(slug, recipients.recipients)}"))
+        raise LetterError(Problem(where, f"no {recipients.singular} {to!a}{did_you_mean(to, recipients.recipients)}"))
     category = None
     if outcome is not None and not assessment.graded:
         raise LetterError(Problem(project.shown(project.assessment_file(assessment.slug)), "this series has no outcomes (no 'categories')"))
@@ -46,8 +51,12 @@ def new_letter(batch: Batch, slug: str, outcome: str | None = None, restart: boo
                 )
             )
     path = folder / f"{slug}.yaml"
-    recipient = recipients.recipients[slug]
+    recipient = recipients.recipients[to]
     data = CommentedMap()
+    if to != slug:
+        data["recipient"] = to
+    if assessment.date is None:  # each letter gives its own
+        data["date"] = dt.date.today()
     if assessment.graded:
         data["outcome"] = category.key if category else PENDING
     data["status"] = DRAFT

@@ -85,14 +85,14 @@ def message_id(work: Workflow, letter: Letter) -> str:
     """The Message-ID of this letter's e-mail: its assessment, its id and its approval's fingerprint, at the sender's domain."""
     assert letter.approved is not None
     domain = bare_address(work.assessment.email.sender).rpartition("@")[2] or "hmicfrs-letters.invalid"
-    return f"<{work.assessment.slug}.{letter.recipient.slug}.{letter.approved.sha256[:APPROVAL_IN_ID]}@{domain}>"
+    return f"<{work.assessment.slug}.{letter.id}.{letter.approved.sha256[:APPROVAL_IN_ID]}@{domain}>"
 
 
 def attachment_name(work: Workflow, letter: Letter) -> str:
     """The PDF's name in the message: the recipient and the assessment, in characters every mail program keeps,
     short enough for one header line (a longer one is split in a way some mail programs do not read)."""
     words = f"{letter.recipient.name} - {work.assessment.slug}"
-    return (re.sub(r"\s+", " ", _UNSAFE_NAME.sub(" ", words)).strip()[:60] or letter.recipient.slug) + ".pdf"
+    return (re.sub(r"\s+", " ", _UNSAFE_NAME.sub(" ", words)).strip()[:60] or letter.id) + ".pdf"
 
 
 def subject(work: Workflow, letter: Letter) -> str:
@@ -100,7 +100,7 @@ def subject(work: Workflow, letter: Letter) -> str:
     reference = letter_reference(work.assessment, letter)
     pattern = work.assessment.email.subject or (DEFAULT_SUBJECT_WITH_REFERENCE if reference else DEFAULT_SUBJECT)
     values = {
-        "id": letter.recipient.slug,
+        "id": letter.id,
         "assessment": work.assessment.slug,
         "subject": work.assessment.subject,
         "recipient": letter.recipient.name,

@@ -34,7 +34,7 @@ MOST_CHARS_PER_PAGE = 20_000
 class Workflow:
     """One assessment: its batch, its templates, its PDF service and its letters' states.
 
-    `chosen`: the letters a command named, by slug (every letter when empty). Options are those of
+    `chosen`: the letters a command named, by id or by their recipient's slug (every letter when empty). Options are those of
     the PDF service (`out`, the output folder whose cache it shares; `jobs`, `timeout`, `pdf`,
     `rebuild`, `tasks_per_worker`).
     """
@@ -191,8 +191,9 @@ def open_series(
 ) -> tuple[list[Workflow], list[Problem]]:
     """The workflows of these assessments (all by default), and the problems of those that cannot be read.
 
-    With recipients named, only the assessments that have a letter for one of them, each with
-    those letters chosen; a recipient that none has is an error, with the nearest slug as a hint.
+    With recipients named (a letter's id, or a recipient's slug for every letter to it), only the
+    assessments that have a letter for one of them, each with those letters chosen; a name that
+    none has is an error, with the nearest as a hint.
     """
     works, problems = [], []
     for slug in project.select_assessments(assessments):
@@ -202,7 +203,7 @@ def open_series(
             problems += exc.problems
     if not recipients:
         return works, problems
-    known = {item.slug for work in works for item in work.batch.letters}
+    known = {name for work in works for name in work.batch.names()}
     unknown = [slug for slug in recipients if slug not in known]
     if unknown and problems:  # an assessment that cannot be read may be the one that has them
         raise LetterError(problems)
@@ -213,7 +214,7 @@ def open_series(
         raise LetterError([Problem(folder, f"no letter for '{slug}' in any assessment{did_you_mean(slug, known)}") for slug in unknown])
     chosen = []
     for work in works:
-        mine = {item.slug for item in work.batch.letters}
+        mine = work.batch.names()
         work.chosen = tuple(slug for slug in recipients if slug in mine)
         if work.chosen:
             chosen.append(work)

@@ -16,11 +16,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hmicfrs_letters.core.errors import LetterError, Problem, Severity
 from hmicfrs_letters.core.files import write_atomic, writing
 from hmicfrs_letters.core.load import MAX_FILE_BYTES, load_yaml
-from hmicfrs_letters.core.models import APPROVED, Assessment, Letter, Recipient
+from hmicfrs_letters.core.models import APPROVED, Assessment, FieldSpec, Letter, Recipient
 from hmicfrs_letters.core.reading import read_project_text
 from hmicfrs_letters.core.render import Placeholder, render_letter
 from hmicfrs_letters.core.templates import Templates
@@ -39,6 +40,20 @@ class _NeutralRecipient(Recipient):
         return Placeholder(f"{{recipient.{key}}}")
 
 
+class _NeutralDate(Placeholder):
+    """The date of a series whose letters each give their own: `{date}`, as a template prints or writes it."""
+
+    def isoformat(self) -> str:
+        return str(self)
+
+
+def _neutral(spec: FieldSpec) -> Any:
+    """A field's value held neutral: `{name}`; a `list` field's, one item whose sub-fields are `{name.sub}`."""
+    if spec.type == "list":
+        return ({sub.name: Placeholder(f"{{{spec.name}.{sub.name}}}") for sub in spec.items},)
+    return Placeholder(f"{{{spec.name}}}")
+
+
 def neutral_letter(assessment: Assessment) -> Letter:
     """A letter whose every varying part is a `{placeholder}` naming it: the recipient's details and each
     declared field. Per-letter addressees, salutation, signatory and copies are left out, so the
@@ -47,7 +62,52 @@ def neutral_letter(assessment: Assessment) -> Letter:
         recipient=_NeutralRecipient(Placeholder("{recipient.slug}"), Placeholder("{recipient.name}")),
         status=APPROVED,
         outcome=assessment.categories[0].key if assessment.categories else "",
-        values={spec.name: Placeholder(f"{{{spec.name}}}") for spec in assessment.fields},
+        values={spec.name: _neutral(spec) for spec in assessment.fields},
+        date=None if assessment.date else _NeutralDate("{date}"),  # type: ignore[arg-type]
+    )
+
+
+class _HeldChoice(Placeholder):
+    """A choice field's value that prints as `{name}` but is its value to the template's tests
+    (`{% if fields.word == "brigade" %}`): the passages it chooses between are fixed wording, the
+    word it prints is the letter's."""
+
+    value: str
+
+    def __new__(cls, name: str, value: str) -> _HeldChoice:
+        held = super().__new__(cls, f"{{{name}}}")
+        held.value = value
+        return held
+
+    def __eq__(self, other: object) -> bool:
+        return self.value == other
+
+    def __ne__(self, other: object) -> bool:
+        return self.value != other
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+def skeleton_letter(assessment: Assessment, letter: Letter) -> Letter:
+    """This letter as the lock sees a letter, its recipient, date and written fields `{placeholders}`,
+    but with the template's choices it makes kept: its outcome, its `choice` fields' values, and
+    which fields it leaves unwritten. Two letters whose skeletons agree differ in no fixed word."""
+    values = {
+        spec.name: _HeldChoice(spec.name, value)
+        if spec.type == "choice"
+        else _neutral(spec) * len(value)
+        if spec.type == "list"
+        else _neutral(spec)
+        for spec in assessment.fields
+        if (value := spec.default if letter.value(spec.name) is None else letter.value(spec.name)) is not None
+    }
+    return Letter(
+        recipient=_NeutralRecipient(Placeholder("{recipient.slug}"), Placeholder("{recipient.name}")),
+        status=APPROVED,
+        outcome=letter.outcome,
+        values=values,
+        date=_NeutralDate("{date}"),  # type: ignore[arg-type]
     )
 
 

@@ -50,11 +50,12 @@ def test_the_page_is_a_form_with_a_control_for_each_field_its_token_and_the_file
     page = client.get(KENT).text
     hidden = form_of(page)
     assert hidden["version"] == version(project, "kent") and len(hidden["token"]) > 30
-    assert '<select id="control-outcome" name="outcome">' in page
+    assert '<select id="control-outcome" name="outcome" aria-describedby="hint-outcome">' in page
+    assert page.count("<select id=") == 1  # one outcome control, also the one a draft starts from
     assert '<textarea id="control-findings" name="field:findings"' in page
     assert '<input id="control-recipient_name" name="field:recipient_name" type="text"' in page
     assert '<label for="control-recipient_name">Chief officer&#39;s name <span class="optional">(optional)</span></label>' in page
-    assert 'name="action" value="start">Start draft</button>' in page  # Kent is pending, with nothing written
+    assert 'name="action" value="start" aria-describedby="hint-start">Start the draft</button>' in page  # Kent: nothing written
 
 
 def test_saving_writes_the_file_as_literal_blocks_keeping_its_comments(client, project):
@@ -78,8 +79,9 @@ def test_a_save_that_would_make_the_letter_invalid_writes_nothing_and_marks_the_
     assert letter_file(project, "cumbria").read_bytes() == before
     page = response.text
     assert "Not saved: fix what is marked below." in page
-    assert '<a href="#control-findings">&#39;findings&#39; may not contain images</a>' in page
-    assert 'aria-describedby="hint-findings error-findings-1" aria-invalid="true"' in page
+    assert '<a href="#control-findings">Take the image out of the findings.</a>' in page
+    assert 'aria-describedby="hint-findings error-findings" aria-invalid="true"' in page
+    assert page.count('class="field-error"') == 1  # one message by the field (GOV.UK), and the summary's link to it
     assert "See ![x](file:///etc/passwd)</textarea>" in page  # what was typed is kept, not lost
 
 
@@ -148,29 +150,52 @@ def test_start_draft_does_what_letters_new_does(client, project):
     assert response.status_code == 303
     text = letter_file(project, "kent").read_text()
     assert "outcome: plans-not-commenced" in text and "findings: |\n  Your plans submitted in response" in text
-    assert "Start draft" not in client.get(KENT).text
+    assert "Start the draft" not in client.get(KENT).text
 
 
 def test_approve_from_the_page_records_who_and_when_as_letters_approve_does(client, project):
     page = client.get("/apsp-2017/letters/cumbria").text
     assert (
-        "would approve it today" in page
-        and '<button class="button" id="approve-button" name="action" value="approve">Approve</button>' in page
+        "Every check passes: it is ready to approve." in page
+        and '<button class="button" id="approve-button" name="action" value="approve" aria-describedby="approve-why">Approve</button>'
+        in page
     )
     hidden = form_of(page)
     response = post(client, "/apsp-2017/letters/cumbria", {**hidden, "action": "approve", "by": "Jane Smith"})
     assert response.status_code == 303, response.text
     text = letter_file(project, "cumbria").read_text()
     assert "status: approved\napproved:\n  by: Jane Smith\n  on: " in text
-    assert "The approval stands" in client.get("/apsp-2017/letters/cumbria").text
+    page = client.get("/apsp-2017/letters/cumbria").text
+    assert "The approval stands" in page
+    assert 'value="Jane Smith"' not in page  # nothing prefilled on this page: the approval stands, no name is asked
+    assert response.headers["set-cookie"].startswith("letters-approver=Jane%20Smith;")
+    assert "HttpOnly" in response.headers["set-cookie"] and "SameSite=strict" in response.headers["set-cookie"]
 
 
-def test_approve_is_disabled_with_the_reasons_while_anything_fails_and_refused_if_posted(client, project):
+def test_the_approvers_name_is_never_guessed_from_git_only_remembered_by_the_browser_that_gave_it(client, project):
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    subprocess.run(["git", "-C", str(project), "config", "user.name", "Shared Team Identity"], check=True)
+    page = client.get("/apsp-2017/letters/cumbria").text
+    assert "Shared Team Identity" not in page
+    assert '<input id="control-by" name="by" type="text" autocomplete="name" value=""' in page
+    client.cookies.set("letters-approver", "Zo%C3%AB%20Roe")
+    assert 'value="Zoë Roe"' in client.get("/apsp-2017/letters/cumbria").text
+    response = post(client, "/apsp-2017/letters/cumbria", {**form_of(page), "action": "approve", "by": "  "})
+    assert response.status_code == 422 and "Enter your name: the approval records who approved the letter." in response.text
+    assert '<p class="field-error" id="error-by">' in response.text
+
+
+def test_approve_is_always_a_button_and_pressed_too_soon_it_lists_what_stops_it(client, project):
     page = client.get(KENT).text
-    assert '<li class="check failed"><span class="visually-hidden">Not passed: </span>the outcome is pending;' in page
-    assert 'name="action" value="approve" disabled aria-describedby="approve-why">Approve</button>' in page
+    assert '<li class="check failed"><span class="visually-hidden">Not passed: </span>Choose the outcome:' in page
+    assert " disabled" not in page
     response = post(client, KENT, {**form_of(page), "action": "approve", "by": "Jane Smith"})
-    assert response.status_code == 422 and "Not approved: the outcome is pending" in response.text
+    assert response.status_code == 422 and "Not approved: first put right what is listed here." in response.text
+    summary = response.text.split('id="error-summary"')[1].split("</div>")[0]
+    assert '<a href="#control-outcome">Choose the outcome: the letter cannot be approved while it is pending.</a>' in summary
+    assert '<a href="#control-findings">Write the findings.</a>' in summary
     assert "approved:" not in letter_file(project, "kent").read_text()
 
 
@@ -218,8 +243,67 @@ def test_a_yaml_slip_made_in_an_editor_shows_the_lines_a_marker_and_a_plain_hint
     path.write_text(path.read_text().replace("status: draft", "status: draft\n  recipient_name: Michelle Skeer"))
     preview.reload([path])
     page = client.get("/apsp-2017/letters/cumbria").text
-    assert "This letter's file cannot be read" in page
+    assert "This letter cannot be read" in page
     assert "line 4 has &#39;: &#39; inside a value, or is indented more than the lines above it" in page
     assert '<pre class="excerpt">  2 | outcome: plans-not-commenced\n  3 | status: draft\n  4 |   recipient_name: Michelle Skeer\n' in page
     frame = client.get("/apsp-2017/letters/cumbria.html").text
     assert '<pre class="excerpt">' in frame and "^" in frame
+
+
+def test_start_over_typed_findings_asks_first_and_the_server_refuses_it_unconfirmed(client, project):
+    before = letter_file(project, "kent").read_bytes()
+    hidden = form_of(client.get(KENT).text)
+    typed = {**hidden, "action": "start", "outcome": "plans-not-commenced", "field:findings": "My own findings, typed."}
+    response = post(client, KENT, typed)
+    assert response.status_code == 200 and letter_file(project, "kent").read_bytes() == before
+    assert "Starting the draft replaces what you typed" in response.text
+    assert "My own findings, typed.</textarea>" in response.text  # kept on the page
+    assert '<input type="hidden" name="confirm" value="replace">' in response.text
+    # The safe choice: keep them, and save them.
+    response = post(client, KENT, {**typed, "action": "save", "confirm": "replace"})
+    assert response.status_code == 303 and "My own findings, typed." in letter_file(project, "kent").read_text()
+
+
+def test_start_over_typed_findings_replaces_them_once_confirmed(client, project):
+    hidden = form_of(client.get(KENT).text)
+    typed = {**hidden, "action": "start", "outcome": "plans-not-commenced", "field:findings": "Mine.", "confirm": "replace"}
+    assert post(client, KENT, typed).status_code == 303
+    assert "findings: |\n  Your plans submitted in response" in letter_file(project, "kent").read_text()
+
+
+def test_saving_a_change_to_an_approved_letter_asks_first_then_withdraws_the_approval(client, project):
+    url = "/apsp-2017/letters/cumbria"
+    assert post(client, url, {**form_of(client.get(url).text), "action": "approve", "by": "Jane Smith"}).status_code == 303
+    page = client.get(url).text
+    assert "Saving a change withdraws the approval by Jane Smith on " in page
+    approved = letter_file(project, "cumbria").read_bytes()
+    change = {**form_of(page), "action": "save", "field:findings": "A late change."}
+    response = post(client, url, change)
+    assert response.status_code == 200 and letter_file(project, "cumbria").read_bytes() == approved
+    assert "Saving withdraws the approval" in response.text and "approved by Jane Smith on " in response.text
+    assert "A late change.</textarea>" in response.text
+    assert post(client, url, {**change, "action": "keep", "confirm": "withdraw"}).status_code == 303
+    assert letter_file(project, "cumbria").read_bytes() == approved  # kept
+    assert post(client, url, {**change, "confirm": "withdraw"}).status_code == 303
+    assert "A late change." in letter_file(project, "cumbria").read_text()
+    assert "Changed since approval" in client.get(url).text or "changed" in client.get(url).text
+
+
+def test_lines_are_saved_as_typed_never_wrapped(client, project):
+    url = "/apsp-2017/letters/cumbria"
+    sentence = "This one sentence is typed on one line and runs on well past the width a text editor would wrap it at, " * 2
+    response = post(client, url, {**form_of(client.get(url).text), "action": "save", "field:findings": sentence.strip()})
+    assert response.status_code == 303
+    assert f"findings: |\n  {sentence.strip()}\n" in letter_file(project, "cumbria").read_text()
+    assert f">{sentence.strip()}\n</textarea>" in client.get(url).text
+
+
+def test_a_server_started_with_a_user_approves_as_that_user_read_only(preview, project):
+    app = create_app(preview, allowed_hosts=["testserver"], watching=False)
+    app.state.user = "Pat Doe"  # letters serve --user "Pat Doe", or LETTERS_USER
+    client = TestClient(app, follow_redirects=False)
+    page = client.get("/apsp-2017/letters/cumbria").text
+    assert "Approving as <strong>Pat Doe</strong>." in page and 'id="control-by"' not in page
+    response = post(client, "/apsp-2017/letters/cumbria", {**form_of(page), "action": "approve", "by": "Pat Doe"})
+    assert response.status_code == 303 and "set-cookie" not in response.headers
+    assert "  by: Pat Doe\n" in letter_file(project, "cumbria").read_text()

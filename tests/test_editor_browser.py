@@ -35,7 +35,8 @@ def tab_to(page: Page, element_id: str, limit: int = 80) -> None:
 def test_a_pending_letter_to_an_approved_verified_pdf_with_the_keyboard_alone(page: Page, project: Path):
     with running(project) as server:
         page.goto(server.url + KENT)
-        tab_to(page, "start-outcome")
+        tab_to(page, "control-outcome")
+        page.keyboard.press("ArrowDown")  # from Pending (first) past the first outcome to
         page.keyboard.press("ArrowDown")  # Plans in place, implementation not yet commenced
         tab_to(page, "start-button")
         page.keyboard.press("Enter")
@@ -51,9 +52,10 @@ def test_a_pending_letter_to_an_approved_verified_pdf_with_the_keyboard_alone(pa
         tab_to(page, "save-button")
         page.keyboard.press("Enter")
         expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
-        expect(page.locator("#approve-why")).to_have_text("Every check passes: letters approve would approve it today.")
+        expect(page.locator("#approve-why")).to_have_text("Every check passes: it is ready to approve.")
+        expect(page.locator("#control-by")).to_have_value("")  # asked for, never guessed
 
-        tab_to(page, "approve-by")
+        tab_to(page, "control-by")
         page.keyboard.type("Jane Smith")
         tab_to(page, "approve-button")
         page.keyboard.press("Enter")

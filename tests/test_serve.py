@@ -103,8 +103,9 @@ def test_problem_counts_are_those_of_letters_check(project, preview):
 def test_letter_page_shows_its_problems_a_pdf_link_and_the_letter_frame(client, project):
     page = client.get("/apsp-2017/letters/kent")
     assert page.status_code == 200
-    for line in check_lines(project, "kent"):
-        assert f'<li class="warning">{escape(line)}</li>' in page.text
+    for line in check_lines(project, "kent"):  # each in plain words, its `letters check` line behind "Details"
+        assert f'<p class="technical-line">{escape(line)}</p></details>' in page.text
+    assert '<li class="warning"><span class="visually-hidden">Warning: </span>The outcome is not chosen yet:' in page.text
     assert '<a href="/apsp-2017/letters/kent.pdf">PDF<span class="visually-hidden"> of the letter to Kent Police</span></a>' in page.text
     assert (
         '<iframe id="letter" title="The letter to Kent Police" src="/apsp-2017/letters/kent.html" sandbox="allow-same-origin">' in page.text
@@ -116,10 +117,10 @@ def test_letter_page_shows_the_approval_its_pages_and_what_approve_would_say(cli
     kent = client.get("/apsp-2017/letters/kent").text
     assert "<dt>Status</dt><dd>Draft</dd>" in kent
     assert "<dt>Pages</dt><dd>2 of at most 2</dd>" in kent
-    assert "would refuse it today:" in kent
-    assert '<li class="check failed"><span class="visually-hidden">Not passed: </span>&#39;findings&#39; is not written</li>' in kent
+    assert "It cannot be approved yet:" in kent
+    assert '<li class="check failed"><span class="visually-hidden">Not passed: </span>Write the findings.</li>' in kent
     cumbria = client.get("/apsp-2017/letters/cumbria").text
-    assert "would approve it today" in cumbria
+    assert "Every check passes: it is ready to approve." in cumbria
 
     assert CliRunner().invoke(cli, ["--project", str(project), "approve", "cumbria", "--by", "Jane Smith"]).exit_code == 0
     path = letter_file(project, "cumbria")
@@ -135,8 +136,9 @@ def test_letter_page_shows_the_approval_its_pages_and_what_approve_would_say(cli
     assert '<span class="badge changed">Changed since approval: not approved</span>' in changed  # said in words, not by colour alone
     assert "<dt>Status</dt><dd>Changed since approval: not approved</dd>" in changed
     assert "<dt>Last approved</dt><dd>by Jane Smith" in changed
-    assert escape(f"changed since it was approved by Jane Smith on {today.isoformat()}") in changed  # among its problems
-    assert "would approve it today" in changed  # approving it again is what it needs
+    assert escape(f"changed since it was approved by Jane Smith on {today.isoformat()}") in changed  # among its problems' details
+    assert f"Changed since it was approved by Jane Smith on {today:%-d %B %Y}: approve it again" in changed  # in plain words
+    assert "Every check passes: it is ready to approve." in changed  # approving it again is what it needs
 
 
 def test_letter_frame_is_the_letter_as_built(client, preview):

@@ -117,7 +117,7 @@ def edited(batch: Batch, data: bytes | None, values: Mapping[str, Any]) -> bytes
 
 def _scalar(value: Any, kind: str | None) -> Any:
     if kind == "markdown":
-        return literal(str(value).replace("\r\n", "\n"))
+        return literal(str(value).replace("\r\n", "\n"), wrap=False)  # as typed: the page's box shows it as it was
     if kind == "date" and isinstance(value, str):
         try:
             return dt.date.fromisoformat(value)

@@ -1,56 +1,143 @@
 // The letter page's live part. The form works without it (it posts, the server saves and sends
-// the page back); this script only adds the letter, its problems and its pages following what
-// is typed, a moment after each pause, without saving anything. Where the letter's PDF starts a
-// new page is marked on the sheet.
+// the page back); this script only adds what a script can, saving nothing:
+// - the letter, its problems and its pages following what is typed: the letter is asked for as
+//   soon as a key is pressed (one ask at a time: what was typed meanwhile goes in the next, and an
+//   answer older than the last key is dropped), its pages once it is shown;
+// - the sheet kept on the block being edited, and scaled down whole on a narrow screen;
+// - where the letter's PDF starts a new page, marked on the sheet;
+// - a warning before leaving the page with unsaved changes, the focus on an error summary or a
+//   question when the page comes back with one, and text boxes that grow with their text.
 (() => {
   "use strict";
   const frame = document.getElementById("letter");
+  const asked = document.querySelector("[data-focus]");
+  if (asked) asked.focus(); // GOV.UK: the error summary (or the question) receives the focus
   if (!document.getElementById("editor") || !frame) return;
   // reload.js may replace the form when the file changes on disk: always find it afresh.
   const form = () => document.getElementById("editor");
-  const PAUSE = 300; // ms after the last keystroke
   const QUOTES = { "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"' };
-  let timer = null;
-  let sequence = 0;
+  let sequence = 0; // one more for each change typed
+  let letterBusy = false;
+  let pagesBusy = false;
+  let editing = null; // the text box typed in last
 
   const fold = (text) => text.replace(/[\u2018\u2019\u201c\u201d]/g, (c) => QUOTES[c]).replace(/\s+/g, " ");
+
+  // What was posted and shown back (a refused save, a question) is unsaved too.
+  if (form().querySelector("#ask") || document.querySelector("#error-summary")) document.body.dataset.dirty = "yes";
 
   function typed(event) {
     if (!event.target.closest || !event.target.closest("#editor")) return;
     document.body.dataset.dirty = "yes"; // reload.js leaves an edited page alone
-    clearTimeout(timer);
-    timer = setTimeout(look, PAUSE);
+    if (event.target.tagName === "TEXTAREA") {
+      editing = event.target;
+      grow(event.target);
+    }
+    sequence += 1;
+    if (!letterBusy) look();
   }
   document.addEventListener("input", typed);
   document.addEventListener("change", typed);
   document.addEventListener("submit", () => {
-    clearTimeout(timer);
+    sequence += 1; // answers still on their way are for a page being left
     delete document.body.dataset.dirty;
   });
+  window.addEventListener("beforeunload", (event) => {
+    if (document.body.dataset.dirty !== "yes") return;
+    event.preventDefault();
+    event.returnValue = ""; // the browser asks: "Leave site? Changes you made may not be saved."
+  });
+
+  // A text box as tall as its text, so that nothing typed hides behind a scroll bar.
+  function grow(box) {
+    box.style.height = "auto";
+    box.style.height = `${box.scrollHeight + 4}px`;
+  }
+  for (const box of document.querySelectorAll("#editor textarea")) grow(box);
 
   async function ask(part) {
     const response = await fetch(`${form().dataset.liveUrl}?part=${part}`, { method: "POST", body: new FormData(form()), cache: "no-store" });
     return response.json();
   }
 
-  // The letter and its problems at once; then its pages, which mean laying out its PDF.
+  // The letter and its problems, at once; asked again straight away if more was typed meanwhile.
   async function look() {
-    const mine = ++sequence;
+    letterBusy = true;
+    const mine = sequence;
+    let letter = null;
     try {
-      const letter = await ask("letter");
-      if (mine !== sequence) return; // more was typed meanwhile: a newer look is on its way
-      if (letter.html) showLetter(letter.html);
-      showProblems(letter.problems || []);
-      const laid = await ask("pages");
-      if (mine !== sequence) return;
-      showProblems(laid.problems || []);
-      showPages(laid.pages, laid.limit);
-      markBreaks(laid.breaks || []);
-      document.dispatchEvent(new CustomEvent("preview:looked", { detail: { sequence: mine, pages: laid.pages } }));
+      letter = await ask("letter");
     } catch (error) {
       // the server is away: saving still works once it is back
     }
+    letterBusy = false;
+    if (mine !== sequence) {
+      look(); // more was typed meanwhile: this answer is already old
+      return;
+    }
+    if (!letter) return;
+    if (letter.html) showLetter(letter.html);
+    showProblems(letter.problems || []);
+    follow();
+    lookPages();
   }
+
+  // Its pages, which mean laying out its PDF: one ask at a time, for the latest letter shown.
+  async function lookPages() {
+    if (pagesBusy) return; // the one on its way asks again when it comes back
+    pagesBusy = true;
+    const mine = sequence;
+    let laid = null;
+    try {
+      laid = await ask("pages");
+    } catch (error) {
+      // as above
+    }
+    pagesBusy = false;
+    if (mine !== sequence) {
+      if (!letterBusy) lookPages();
+      return;
+    }
+    if (!laid) return;
+    showProblems(laid.problems || []);
+    showPages(laid.pages, laid.limit);
+    markBreaks(laid.breaks || []);
+    document.dispatchEvent(new CustomEvent("preview:looked", { detail: { sequence: mine, pages: laid.pages } }));
+  }
+
+  // The sheet scrolled to the block being edited: the paragraph, list item or heading at the caret.
+  function follow() {
+    const doc = frame.contentDocument;
+    const letter = doc && doc.querySelector(".letter");
+    if (!editing || !letter || !document.body.contains(editing)) return;
+    const before = editing.value.slice(0, editing.selectionStart);
+    const lineStart = before.lastIndexOf("\n") + 1;
+    const lineEnd = editing.value.indexOf("\n", editing.selectionStart);
+    const line = editing.value.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
+    // The line's words as they print: no list marker, heading mark, emphasis or link address.
+    const words = fold(line.replace(/^\s*(?:[-*+]|\d+[.)]|#{1,6}|>)\s+/, "").replace(/\]\([^)]*\)/g, "").replace(/[*_`[\]]/g, ""))
+      .trim()
+      .slice(0, 60);
+    const place = find(doc, letter, words);
+    if (!place) return;
+    const block = place.node.parentElement.closest("p, li, h2, h3, h4, blockquote, td") || place.node.parentElement;
+    const view = frame.contentWindow;
+    const box = block.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > view.innerHeight) block.scrollIntoView({ block: "center" });
+  }
+
+  // On a screen narrower than the sheet, the sheet scaled down whole, as a PDF viewer shows it.
+  function fit() {
+    const doc = frame.contentDocument;
+    const sheet = doc && doc.querySelector(".letter");
+    if (!sheet) return;
+    doc.documentElement.style.zoom = "";
+    const width = sheet.getBoundingClientRect().width + 32;
+    const room = frame.clientWidth;
+    if (width > room) doc.documentElement.style.zoom = String(Math.max(0.3, room / width));
+  }
+  window.addEventListener("resize", fit);
+  frame.addEventListener("load", fit);
 
   // The letter in its frame, replaced in place: the reader's scroll position stays.
   function showLetter(html) {
@@ -119,9 +206,23 @@
       mark.className = "page-break";
       mark.setAttribute("aria-hidden", "true");
       mark.dataset.page = `Page ${n + 2} of the PDF starts here`;
+      if (place.offset === 0) {
+        // A page that starts with a block: the mark goes before the block (never after a list's bullet).
+        let block = place.node;
+        while (block.parentNode && block.parentNode !== letter && first(block)) block = block.parentNode;
+        block.before(mark);
+        return;
+      }
       const rest = place.node.splitText(place.offset);
-      rest.before(mark);
+      rest.before(mark); // within a paragraph: exactly where its line breaks
     });
+  }
+
+  // Whether nothing but white space comes before this node in its parent.
+  function first(node) {
+    let before = node.previousSibling;
+    while (before && before.nodeType === Node.TEXT_NODE && !before.data.trim()) before = before.previousSibling;
+    return !before;
   }
 
   // The text node and offset where `words` begin in the letter's text, whitespace and quotes folded.
@@ -151,6 +252,8 @@
     return { node: entry.node, offset };
   }
 
-  if (frame.contentDocument && frame.contentDocument.readyState === "complete") look();
-  else frame.addEventListener("load", () => look(), { once: true });
+  if (frame.contentDocument && frame.contentDocument.readyState === "complete") {
+    fit();
+    look();
+  } else frame.addEventListener("load", () => look(), { once: true });
 })();

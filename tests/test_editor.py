@@ -228,14 +228,16 @@ def test_the_live_look_renders_the_unsaved_values_counts_pages_and_saves_nothing
 def test_compare_shows_the_findings_against_the_standard_wording_and_the_last_approved(client, project):
     hidden = form_of(client.get("/apsp-2017/letters/cumbria").text)
     assert post(client, "/apsp-2017/letters/cumbria", {**hidden, "action": "approve", "by": "Jane Smith"}).status_code == 303
-    hidden = form_of(client.get("/apsp-2017/letters/cumbria").text)
     path = letter_file(project, "cumbria")
-    text = path.read_text().replace("Your plans submitted", "Your revised plans submitted")
+    assert "No changes since it was approved by Jane Smith on " in client.get("/apsp-2017/letters/cumbria/compare").text
+    path.write_text(path.read_text().replace("Your plans submitted", "Your plans\n  submitted"))  # wrapped: no change
+    assert "No changes since it was approved by Jane Smith on " in client.get("/apsp-2017/letters/cumbria/compare").text
+    text = path.read_text().replace("Your plans\n  submitted", "Your revised plans submitted")
     path.write_text(text)
     page = client.get("/apsp-2017/letters/cumbria/compare").text
-    assert "Against the standard wording for the outcome" in page
-    assert "Against the version last approved (by Jane Smith on " in page
-    assert "Your<ins> revised</ins> plans submitted" in page
+    assert "Against the standard wording for “" in page
+    assert "Against the version last approved (by Jane Smith on " in page and "No changes since" not in page
+    assert 'Your <ins><span class="visually-hidden">put in: </span>revised</ins> plans submitted' in page
 
 
 def test_a_yaml_slip_made_in_an_editor_shows_the_lines_a_marker_and_a_plain_hint(client, preview, project):

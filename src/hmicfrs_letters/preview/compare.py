@@ -1,54 +1,101 @@
-"""Tracked changes, as a word processor shows them: one text against another, word by word.
+"""Tracked changes, as a word processor shows them: one text against another, as they print.
 
 The preview shows a letter's findings against the outcome's standard wording and against the
-version last approved: words taken out struck through (`<del>`), words put in underlined
-(`<ins>`), paragraphs kept. Both texts are data: every word is escaped.
+version last approved. Both texts are rendered as the letter renders them (Markdown: paragraphs,
+lists, emphasis), then compared word by word: words taken out struck through (`<del>`), words put
+in underlined (`<ins>`), the new text's paragraphs and lists kept. A rewritten phrase is one
+deletion and one insertion, never words alternating: a change absorbs a few unchanged words
+between it and the next. Spaces and line breaks inside a paragraph are not changes (a text
+wrapped differently reads the same). Both texts are data: Markdown escapes every word.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterator
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-# Words, the spaces between them, and paragraph breaks (a blank line) as tokens of their own.
-_TOKENS = re.compile(r"\n\s*\n|\s+|[^\s]+")
-# A mark left empty where a paragraph break split a change.
-_EMPTY = re.compile(r"<(ins|del)></\1>")
+from hmicfrs_letters.core import findings
+
+# An HTML tag, a run of white space, a character reference, a word, or punctuation, in the rendered text.
+_TOKENS = re.compile(r"<[^>]*>|\s+|&#?\w+;|\w+(?:['’]\w+)*|[^\w\s<&]+|&")
+# Unchanged words fewer than this between two changes belong to one change: a phrase rewritten.
+_GLUE_WORDS = 3
+
+Opcode = tuple[str, int, int, int, int]
 
 
 def tracked_changes(old: str, new: str) -> Markup:
-    """`new` as paragraphs, with what differs from `old` marked: `<del>` for words taken out, `<ins>` for words put in."""
+    """`new` as it prints, with what differs from `old` marked: `<del>` for words taken out, `<ins>` for words put in."""
     before, after = _tokens(old), _tokens(new)
     parts: list[str] = []
-    for tag, a1, a2, b1, b2 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+    for tag, a1, a2, b1, b2 in _grouped(_opcodes(before, after), before, after):
         if tag == "equal":
-            parts += [_html(token) for token in after[b1:b2]]
+            parts += after[b1:b2]
             continue
-        if a2 > a1:
-            parts.append(_marked("del", before[a1:a2]))
-        if b2 > b1:
-            parts.append(_marked("ins", after[b1:b2]))
-    html = "<p>" + "".join(parts).strip() + "</p>"
-    return Markup(_EMPTY.sub("", html))
+        parts += _marked(before[a1:a2], after[b1:b2])
+    return Markup("".join(parts).strip())
+
+
+def unchanged(old: str, new: str) -> bool:
+    """Whether the two texts print the same: the same words in the same paragraphs and lists."""
+    return _tokens(old) == _tokens(new)
 
 
 def _tokens(text: str) -> list[str]:
-    return _TOKENS.findall(text.strip())
+    """The text as it prints (rendered Markdown), as tags, words and single spaces."""
+    html = str(findings.convert(text.strip()).html)
+    return [" " if token.isspace() else token for token in _TOKENS.findall(html)]
 
 
-def _html(token: str) -> str:
-    if _is_break(token):
-        return "</p><p>"
-    return " " if token.isspace() else str(escape(token))
+def _opcodes(before: list[str], after: list[str]) -> list[Opcode]:
+    """How to turn `before` into `after`, as difflib's opcodes."""
+    return difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes()
 
 
-def _is_break(token: str) -> bool:
-    return token.isspace() and token.count("\n") >= 2
+def _words(tokens: list[str]) -> int:
+    return sum(1 for token in tokens if token != " " and not token.startswith("<"))
 
 
-def _marked(tag: str, tokens: list[str]) -> str:
-    """A run of changed words in one mark; a paragraph break inside it closes and reopens the mark."""
-    html = "".join(_html(token) for token in tokens)
-    return f"<{tag}>" + html.replace("</p><p>", f"</{tag}></p><p><{tag}>") + f"</{tag}>"
+def _grouped(opcodes: list[Opcode], before: list[str], after: list[str]) -> Iterator[Opcode]:
+    """The opcodes with each short unchanged run between two changes made part of one change (no tags crossed)."""
+    merged: list[Opcode] = []
+    for n, (tag, a1, a2, b1, b2) in enumerate(opcodes):
+        glue = (
+            tag == "equal"
+            and 0 < n < len(opcodes) - 1
+            and _words(after[b1:b2]) < _GLUE_WORDS
+            and not any(token.startswith("<") for token in after[b1:b2])
+        )
+        if merged and merged[-1][0] != "equal" and (tag != "equal" or glue):  # opcodes alternate: glue follows a change
+            _, p1, _, q1, _ = merged[-1]
+            merged[-1] = ("replace", p1, a2, q1, b2)
+        else:
+            merged.append((tag, a1, a2, b1, b2))
+    return iter(merged)
+
+
+def _marked(taken: list[str], put: list[str]) -> list[str]:
+    """A change: the words taken out in one `<del>`, then the new text with its words in `<ins>` and its tags as they are."""
+    parts: list[str] = []
+    out = "".join(" " if token.startswith("<") else token for token in taken)
+    if out.strip():
+        lead = " " if out[0] == " " else ""
+        parts.append(f'{lead}<del><span class="visually-hidden">taken out: </span>{" ".join(out.split())}</del>')
+    run: list[str] = []
+    for token in [*put, None]:  # None: the end, where the last run of words is closed
+        if token is not None and not token.startswith("<"):
+            run.append(token)
+            continue
+        text = "".join(run)
+        if text.strip():
+            lead, trail = (" " if text[0] == " " else ""), (" " if text[-1] == " " else "")
+            parts.append(f'{lead}<ins><span class="visually-hidden">put in: </span>{text.strip()}</ins>{trail}')
+        elif text:
+            parts.append(text)
+        run = []
+        if token is not None:
+            parts.append(token)
+    return parts

@@ -27,7 +27,7 @@ from hmicfrs_letters.core.files import read_data_file
 from hmicfrs_letters.core.load import parse_yaml
 from hmicfrs_letters.core.models import PENDING, Assessment, Category
 from hmicfrs_letters.preview import forms
-from hmicfrs_letters.preview.compare import tracked_changes
+from hmicfrs_letters.preview.compare import tracked_changes, unchanged
 from hmicfrs_letters.preview.responses import page, problems_page, view_of
 from hmicfrs_letters.preview.state import LetterView, Preview
 from hmicfrs_letters.workflow.approve import approve
@@ -314,11 +314,15 @@ def compare(request: Request) -> Response:
         against = []
         standard = _standard(work.assessment, view) if spec.name == STANDARD_FIELD else None
         if standard:
-            against.append(
-                ("the standard wording for the outcome " + repr(standard.label), tracked_changes(standard.standard_findings, text))
-            )
+            same = unchanged(standard.standard_findings, text)
+            changes = tracked_changes(standard.standard_findings, text)
+            against.append({"label": f"the standard wording for “{standard.label}”", "changes": changes, "same": same, "approved": False})
         if approved is not None:
-            against.append(("the version last approved", tracked_changes(_text(approved.get(spec.name)), text)))
+            kept_text = _text(approved.get(spec.name))
+            same = unchanged(kept_text, text)
+            against.append(
+                {"label": "the version last approved", "changes": tracked_changes(kept_text, text), "same": same, "approved": True}
+            )
         sections.append({"spec": spec, "against": against})
     return page(request, "compare.html.j2", view=view, sections=sections, record=view.record)
 

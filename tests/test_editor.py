@@ -94,12 +94,33 @@ def test_a_file_changed_since_the_page_was_made_is_not_overwritten_both_versions
     assert response.status_code == 409
     assert path.read_bytes() == theirs  # nothing lost
     assert "Their plans, saved in an editor," in response.text and "Mine, typed in the page." in response.text
-    # Choosing to save theirs over is a deliberate second post, of the version now seen.
-    again = dict(re.findall(r'<input type="hidden" name="([\w:]+)" value="([^"]*)">', response.text.split('id="mine"')[1]))
+    assert "<textarea" not in response.text and "status: draft" not in response.text  # no YAML on the page
+    # Choosing mine is a deliberate second post, of the version now seen.
+    again = dict(re.findall(r'<input type="hidden" name="([\w:]+)" value="([^"]*)">', response.text.split('class="resolve"')[1]))
     assert again["version"] == hashlib.sha256(theirs).hexdigest()
-    response = post(client, "/apsp-2017/letters/cumbria", {**again, "action": "save"})
+    response = post(client, "/apsp-2017/letters/cumbria", {**again, "action": "resolve", "choice:findings": "mine"})
     assert response.status_code == 303
     assert "Mine, typed in the page." in path.read_text()
+
+
+def test_a_conflict_is_resolved_field_by_field_keeping_the_version_on_disk_by_default(client, project):
+    url = "/apsp-2017/letters/cumbria"
+    hidden = form_of(client.get(url).text)
+    path = letter_file(project, "cumbria")
+    path.write_text(path.read_text().replace("Your plans submitted", "Their plans submitted"))
+    mine = {**hidden, "action": "save", "field:findings": "Mine, typed in the page.", "field:recipient_name": "Chief Constable Roe"}
+    response = post(client, url, mine)
+    assert response.status_code == 409
+    page = response.text
+    assert page.count('<fieldset class="difference"') == 2  # the findings and the chief officer's name; nothing else differs
+    assert "<h2>Findings</h2>" in page and "<h2>Chief officer&#39;s name</h2>" in page
+    assert 'name="choice:findings" value="theirs" checked' in page  # the safe choice is the one chosen
+    assert '<a class="button" href="/apsp-2017/letters/cumbria">Keep the version saved meanwhile' in page  # and the primary button
+    again = dict(re.findall(r'<input type="hidden" name="([\w:]+)" value="([^"]*)">', page.split('class="resolve"')[1]))
+    response = post(client, url, {**again, "action": "resolve", "choice:findings": "theirs", "choice:recipient_name": "mine"})
+    assert response.status_code == 303
+    text = path.read_text()
+    assert "Their plans submitted" in text and "Mine, typed" not in text and "Chief Constable Roe" in text
 
 
 @pytest.mark.parametrize(

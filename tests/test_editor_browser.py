@@ -81,11 +81,13 @@ def test_a_save_that_meets_a_change_on_disk_shows_both_and_loses_neither(page: P
         expect(page.locator("#live")).to_have_text("Changed on disk: saving will show both versions", timeout=10_000)
         expect(page.locator("#control-findings")).to_have_value("Mine, typed in the page.")  # what was typed stays
         page.locator("#save-button").click()
-        expect(page.get_by_role("heading", name="The letter's file changed since this page showed it")).to_be_visible()
-        expect(page.locator("#theirs")).to_have_value(theirs.decode())
-        expect(page.locator("#mine")).to_contain_text("Mine, typed in the page.")
+        expect(page.get_by_role("heading", name="Someone else saved this letter while you were editing it")).to_be_visible()
+        expect(page.locator(".error-summary")).to_be_focused()  # GOV.UK: the summary receives the focus
+        expect(page.locator("#theirs-1")).to_contain_text("Theirs, saved in an editor,")
+        expect(page.locator("#mine-1")).to_contain_text("Mine, typed in the page.")
         assert path.read_bytes() == theirs
-        page.get_by_role("button", name="Save mine over the version on disk").click()
+        page.get_by_label("Use mine").check()
+        page.get_by_role("button", name="Save my choices").click()
         expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
     assert "Mine, typed in the page." in path.read_text()
 

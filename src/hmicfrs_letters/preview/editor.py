@@ -26,6 +26,7 @@ from hmicfrs_letters.core.errors import LetterError, Problem, plain
 from hmicfrs_letters.core.files import read_data_file
 from hmicfrs_letters.core.load import parse_yaml
 from hmicfrs_letters.core.models import PENDING, Assessment, Category
+from hmicfrs_letters.preview import conflict as choosing
 from hmicfrs_letters.preview import forms
 from hmicfrs_letters.preview.compare import tracked_changes, unchanged
 from hmicfrs_letters.preview.responses import page, problems_page, view_of
@@ -155,15 +156,20 @@ def _act(request: Request, view: LetterView, action: str, form: FormData) -> Res
     try:
         refused = ACTIONS[action](work, view, form)
     except Conflict as conflict:
-        posted = [(name, str(value)) for name, value in form.multi_items() if name not in ("token", "version", "action")]
+        saving = action in ("save", "resolve")
+        posted = [(name, str(value)) for name, value in form.multi_items() if name not in ("token", "version", "action", "confirm")]
+        posted = [(name, value) for name, value in posted if not name.startswith(choosing.CHOICE)]
+        theirs = _mapping(conflict.theirs.text)
         return page(
             request,
             "conflict.html.j2",
             409,
             view=view,
             theirs=conflict.theirs,
-            mine=conflict.mine.decode("utf-8", errors="replace"),
-            posted=posted if action == "save" else [],
+            differences=choosing.differences(work.assessment, theirs, form) if saving else [],
+            choice=choosing.CHOICE,
+            posted=posted if saving else [],
+            saving=saving,
             token=request.app.state.guard.token,
             problems=conflict.problems,
         )
@@ -180,7 +186,7 @@ def _act(request: Request, view: LetterView, action: str, form: FormData) -> Res
     change = preview.reload([preview.project.letters_dir(view.assessment) / f"{view.slug}.yaml"])
     if change is not None:
         request.app.state.broadcast.publish(change.event())
-    done = {"save": "saved", "approve": "approved", "draft": "draft", "start": "started", "keep": "kept"}[action]
+    done = {"resolve": "saved", "save": "saved", "approve": "approved", "draft": "draft", "start": "started", "keep": "kept"}[action]
     response = RedirectResponse(f"{_url(view)}?{urlencode({'done': done})}", 303, headers=_NO_STORE)
     if action == "approve" and not _server_user(request):  # remembered by this browser, for this server only
         response.set_cookie(APPROVER_COOKIE, quote(_by(form)), max_age=400 * 86400, path="/", httponly=True, samesite="strict")
@@ -188,7 +194,7 @@ def _act(request: Request, view: LetterView, action: str, form: FormData) -> Res
 
 
 # The actions whose refusal shows the page again with what was posted (nothing typed is lost).
-POSTING = ("save", "start")
+POSTING = ("save", "start", "resolve")
 
 
 def _save(work: Workflow, view: LetterView, form: FormData) -> Refused | None:
@@ -211,6 +217,11 @@ def _save(work: Workflow, view: LetterView, form: FormData) -> Refused | None:
             )
     saved = save(work.batch, view.slug, values, str(form.get("version", "")))
     return None if saved.written else Refused("Not saved: fix what is marked below.", saved.item.problems)
+
+
+def _resolve(work: Workflow, view: LetterView, form: FormData) -> Refused | None:
+    """A conflict's choices saved: the typed value where "mine" was chosen, the file's own where the one on disk was kept."""
+    return _save(work, view, FormData(choosing.chosen(work.assessment, form.multi_items())))
 
 
 def _keep(work: Workflow, view: LetterView, form: FormData) -> Refused | None:
@@ -258,7 +269,7 @@ def _approve(work: Workflow, view: LetterView, form: FormData) -> Refused | None
     return Refused("Not approved: first put right what is listed here.", reasons=reasons)
 
 
-ACTIONS = {"save": _save, "approve": _approve, "draft": _set_draft, "start": _start, "keep": _keep}
+ACTIONS = {"resolve": _resolve, "save": _save, "approve": _approve, "draft": _set_draft, "start": _start, "keep": _keep}
 
 
 async def live(request: Request) -> Response:

@@ -72,13 +72,33 @@ def test_index_lists_every_force_with_outcome_status_and_problems(client, projec
     # Kent: pending and draft, and the three warnings `letters check` prints for it.
     assert len(check_lines(project, "kent")) == 3
     kent = response.text[response.text.index(">Kent Police<") :].split("</tr>")[0]
-    assert 'data-label="Outcome">Pending</td>' in kent and ">draft</span>" in kent and "0 errors, 3 warnings" in kent
+    assert 'data-label="Outcome">Pending</td>' in kent and ">Draft</span>" in kent and "0 errors, 3 warnings" in kent
+    assert 'data-label="Next step">Write the findings</td>' in kent
+
+
+def test_index_says_each_letters_next_step_in_words(client, preview, project):
+    page = client.get("/").text
+    step = {re.search(r'rowheader">(?:<a [^>]*>)?([^<]+)', r)[1]: r for r in page.split('<tr role="row" data-name')[1:]}
+    assert 'data-label="Next step">Approved</td>' in step["Cleveland Police"]
+    assert 'data-label="Next step">Ready to approve</td>' in step["Cumbria Constabulary"]
+    path = letter_file(project, "cleveland")
+    save(preview, path, path.read_text().replace("Your plans", "Their plans", 1))
+    assert 'data-label="Next step">Changed since approval: approve again</td>' in client.get("/").text
+
+
+def test_index_search_finds_a_letter_by_part_of_its_name_without_a_script(client):
+    page = client.get("/")
+    assert '<input type="search" id="letter-search" name="q" value=""' in page.text
+    found = rows(client.get("/", params={"q": "kent"}).text)
+    assert len(found) == 1 and "Kent Police" in found[0]
+    assert len(rows(client.get("/", params={"q": "north york"}).text)) == 1
+    assert 'Showing <span id="shown-count">0</span> of 43' in client.get("/", params={"q": "atlantis"}).text
 
 
 def test_index_filters_and_sorts(client, preview, project):
     approved = client.get("/", params={"status": "approved"}).text
     assert [r.split(">")[2].split("<")[0] for r in rows(approved)] == ["Cleveland Police", "North Yorkshire Police"]
-    assert "Showing 2 of 43 letters" in approved
+    assert 'Showing <span id="shown-count">2</span> of 43 letters' in approved
     pending = rows(client.get("/", params={"outcome": "pending"}).text)
     assert 0 < len(pending) < 43 and not any("Cleveland" in r for r in pending)
 

@@ -12,6 +12,23 @@
   const frame = document.getElementById("letter");
   const asked = document.querySelector("[data-focus]");
   if (asked) asked.focus(); // GOV.UK: the error summary (or the question) receives the focus
+  document.addEventListener("input", (event) => {
+    if (event.target.id === "letter-search") filterIndex(event.target.value);
+  });
+  // The index's rows filtered as one types in its search box (without a script, the box is a GET).
+  function filterIndex(query) {
+    const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+    let shown = 0;
+    for (const row of document.querySelectorAll("tr[data-name]")) {
+      const match = words.every((word) => row.dataset.name.includes(word));
+      row.hidden = !match;
+      if (match) shown += 1;
+    }
+    const count = document.getElementById("shown-count");
+    if (count) count.textContent = String(shown);
+    const status = document.getElementById("search-status");
+    if (status) status.textContent = `${shown} ${shown === 1 ? "letter" : "letters"} found`;
+  }
   if (!document.getElementById("editor") || !frame) return;
   // reload.js may replace the form when the file changes on disk: always find it afresh.
   const form = () => document.getElementById("editor");
@@ -79,6 +96,7 @@
     if (letter.html) showLetter(letter.html);
     showProblems(letter.problems || []);
     follow();
+    document.dispatchEvent(new CustomEvent("preview:shown", { detail: { sequence: mine } }));
     lookPages();
   }
 

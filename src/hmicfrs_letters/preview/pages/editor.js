@@ -55,9 +55,10 @@
   }
   document.addEventListener("input", typed);
   document.addEventListener("change", typed);
-  document.addEventListener("submit", () => {
+  document.addEventListener("submit", (event) => {
     sequence += 1; // answers still on their way are for a page being left
-    delete document.body.dataset.dirty;
+    // Only the form's own post takes what was typed; approving or setting back to draft leaves it unsaved (and warned of).
+    if (event.target.id === "editor") delete document.body.dataset.dirty;
   });
   window.addEventListener("beforeunload", (event) => {
     if (document.body.dataset.dirty !== "yes") return;
@@ -144,15 +145,15 @@
     if (box.top < 0 || box.bottom > view.innerHeight) block.scrollIntoView({ block: "center" });
   }
 
-  // On a screen narrower than the sheet, the sheet scaled down whole, as a PDF viewer shows it.
+  // On a screen narrower than the sheet, the sheet scaled down whole, as a PDF viewer shows it:
+  // laid out at A4's width (and a little desk), then zoomed to fit, never reflowed.
+  const SHEET = (218 * 96) / 25.4; // 218 mm in CSS pixels
   function fit() {
     const doc = frame.contentDocument;
-    const sheet = doc && doc.querySelector(".letter");
-    if (!sheet) return;
-    doc.documentElement.style.zoom = "";
-    const width = sheet.getBoundingClientRect().width + 32;
-    const room = frame.clientWidth;
-    if (width > room) doc.documentElement.style.zoom = String(Math.max(0.3, room / width));
+    if (!doc || !doc.body || !doc.querySelector(".letter")) return;
+    const scale = Math.max(0.3, Math.min(1, frame.clientWidth / SHEET));
+    doc.body.style.width = scale < 1 ? "218mm" : "";
+    doc.documentElement.style.zoom = scale < 1 ? String(scale) : "";
   }
   window.addEventListener("resize", fit);
   frame.addEventListener("load", fit);

@@ -330,3 +330,52 @@ def test_a_server_started_with_a_user_approves_as_that_user_read_only(preview, p
     response = post(client, "/apsp-2017/letters/cumbria", {**form_of(page), "action": "approve", "by": "Pat Doe"})
     assert response.status_code == 303 and "set-cookie" not in response.headers
     assert "  by: Pat Doe\n" in letter_file(project, "cumbria").read_text()
+
+
+def _visible_outside_details(page: str) -> str:
+    """The words a page shows, without what sits behind a "Details" disclosure, its styles and scripts."""
+    import html as entities
+
+    page = re.sub(r"<(details|style|script)\b.*?</\1>", " ", page, flags=re.S)
+    page = re.sub(r"<title>.*?</title>", " ", page, flags=re.S)
+    return entities.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+ENGINE_WORDS = re.compile(
+    r"\bdata/|templates/|\.ya?ml\b|\bletters (?:approve|check|new|build|serve|list|verify)\b|--[a-z]|`|git pull|sha-?256"
+    r"|'(?:findings|outcome|status|approved|page_limit|recipient_name)'|\bstatus: |page_limit|:\d+:\d+:"
+)
+
+
+def test_no_page_of_the_preview_shows_a_path_a_yaml_key_a_command_or_an_outcome_slug_outside_details(client, preview, project):
+    slugs = [category.key for category in preview.get("apsp-2017").batch.assessment.categories]
+    pages = {url: client.get(url).text for url in ("/apsp-2017/", KENT, "/apsp-2017/letters/cumbria", "/apsp-2017/letters/cleveland")}
+    pages["compare"] = client.get("/apsp-2017/letters/cleveland/compare").text
+    pages["not found"] = client.get("/apsp-2017/letters/kentt").text
+    hidden = form_of(pages[KENT])
+    pages["start asks"] = post(client, KENT, {**hidden, "action": "start", "outcome": slugs[0], "field:findings": "Typed."}).text
+    pages["approve refused"] = post(client, KENT, {**hidden, "action": "approve", "by": "Jane Smith"}).text
+    pages["save refused"] = post(client, KENT, {**hidden, "action": "save", "field:findings": "# A top heading\n\n![x](y.png)"}).text
+    cleveland = form_of(pages["/apsp-2017/letters/cleveland"])
+    pages["withdraw asks"] = post(
+        client, "/apsp-2017/letters/cleveland", {**cleveland, "action": "save", "field:findings": "Changed."}
+    ).text
+    path = letter_file(project, "cumbria")
+    mine = form_of(pages["/apsp-2017/letters/cumbria"])
+    path.write_text(path.read_text().replace("Your plans submitted", "Their plans submitted"))
+    pages["conflict"] = post(client, "/apsp-2017/letters/cumbria", {**mine, "action": "save", "field:findings": "Mine."}).text
+    path.write_text(path.read_text().replace("status: draft", "status: [draft"))
+    preview.reload([path])
+    pages["cannot be read"] = client.get("/apsp-2017/letters/cumbria").text
+    pages["cannot be read, its frame"] = client.get("/apsp-2017/letters/cumbria.html").text
+    for name, page in pages.items():
+        words = _visible_outside_details(page)
+        assert not ENGINE_WORDS.search(words), (
+            name,
+            ENGINE_WORDS.search(words)[0],
+            words[max(0, ENGINE_WORDS.search(words).start() - 200) :][:400],
+        )
+        assert not [slug for slug in slugs if slug in words], (name, slugs)
+    assert (
+        "Details" in pages["cannot be read"] and "data/assessments/apsp-2017/cumbria.yaml" in pages["cannot be read"]
+    )  # for the data team

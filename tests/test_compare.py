@@ -50,3 +50,8 @@ def test_white_space_and_line_wrapping_are_no_change():
 def test_the_same_text_has_no_marks_and_both_texts_are_escaped():
     assert tracked_changes("Same words.", "Same words.") == "<p>Same words.</p>"
     assert tracked_changes("a <b>", "a <script>") == f"<p>a &lt;{OUT}b</del>{IN}script</ins>&gt;</p>"
+
+
+def test_emphasis_inside_a_change_is_part_of_the_one_insertion():
+    changes = tracked_changes("Your plans were good.", "Our *new* plans were good.")
+    assert changes == f"<p>{OUT}Your</del>{IN}Our <em>new</em></ins> plans were good.</p>"

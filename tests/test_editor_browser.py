@@ -6,6 +6,7 @@ and reflows at 320 pixels without scrolling sideways."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -168,3 +169,49 @@ def test_the_built_index_overview_and_home_pass_axe_and_reflow(browser: Browser,
         _look(page, found, wide, name)
     context.close()
     _assert_no_violations_and_no_sideways_scrolling(found, wide)
+
+
+def test_leaving_with_unsaved_text_and_starting_over_it_ask_first_with_the_keyboard_alone(page: Page, project: Path):
+    with running(project) as server:
+        page.goto(server.url + KENT)
+        tab_to(page, "control-findings")
+        page.keyboard.type("My own words, not yet saved.")
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
+        page.get_by_role("link", name="All letters").click()
+        expect(page).to_have_url(server.url + KENT)  # stayed: the browser asked first
+        assert dialogs == ["beforeunload"]
+
+        tab_to(page, "start-button")
+        page.keyboard.press("Enter")
+        expect(page.locator("#ask")).to_be_focused()  # the question takes the focus
+        expect(page.locator("#ask")).to_contain_text("Starting the draft replaces what you typed")
+        expect(page.locator("#control-findings")).to_have_value("My own words, not yet saved.")
+        page.keyboard.press("Tab")  # the safe choice comes first
+        expect(page.get_by_role("button", name="Keep what I typed and save it")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    assert "My own words, not yet saved." in letter_file(project, "kent").read_text()
+
+
+def test_compare_after_a_change_shows_the_text_as_it_prints_a_rewritten_sentence_as_one_change(page: Page, project: Path):
+    url = "apsp-2017/letters/cumbria"
+    with running(project) as server:
+        page.goto(server.url + url)
+        page.locator("#control-by").fill("Jane Smith")
+        page.locator("#approve-button").click()
+        expect(page.get_by_role("status").filter(has_text="Approved")).to_be_visible()
+        findings = page.locator("#control-findings").input_value()
+        rewritten = findings.replace(
+            "Your plans submitted in response to our recommendation", "The plans you sent us in reply to our *recommendation*"
+        )
+        page.locator("#control-findings").fill(rewritten)
+        page.locator("#save-button").click()
+        page.get_by_role("button", name="Save and withdraw the approval").click()
+        expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+        page.get_by_role("link", name=re.compile("^Compare")).click()
+        approved = page.locator("h3:has-text('Against the version last approved') + .changes")
+        expect(approved.locator("del")).to_have_count(1)
+        expect(approved.locator("ins")).to_have_count(1)
+        expect(approved.locator("ins em")).to_have_text("recommendation")
+        assert "*" not in approved.inner_text()

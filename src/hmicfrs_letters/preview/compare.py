@@ -21,6 +21,8 @@ from hmicfrs_letters.core import findings
 
 # An HTML tag, a run of white space, a character reference, a word, or punctuation, in the rendered text.
 _TOKENS = re.compile(r"<[^>]*>|\s+|&#?\w+;|\w+(?:['’]\w+)*|[^\w\s<&]+|&")
+# Tags that may sit inside a change: emphasis, links, code.
+_INLINE = re.compile(r"</?(?:em|strong|a|code|b|i)\b")
 # Unchanged words fewer than this between two changes belong to one change: a phrase rewritten.
 _GLUE_WORDS = 3
 
@@ -84,18 +86,49 @@ def _marked(taken: list[str], put: list[str]) -> list[str]:
     if out.strip():
         lead = " " if out[0] == " " else ""
         parts.append(f'{lead}<del><span class="visually-hidden">taken out: </span>{" ".join(out.split())}</del>')
-    run: list[str] = []
-    for token in [*put, None]:  # None: the end, where the last run of words is closed
-        if token is not None and not token.startswith("<"):
-            run.append(token)
+    for run in _runs(put):
+        if isinstance(run, str):  # a tag that ends a paragraph, a list item, a heading: kept as it is
+            parts.append(run)
             continue
         text = "".join(run)
-        if text.strip():
+        if _words(run):
             lead, trail = (" " if text[0] == " " else ""), (" " if text[-1] == " " else "")
             parts.append(f'{lead}<ins><span class="visually-hidden">put in: </span>{text.strip()}</ins>{trail}')
-        elif text:
+        else:
             parts.append(text)
-        run = []
-        if token is not None:
-            parts.append(token)
     return parts
+
+
+def _runs(tokens: list[str]) -> Iterator[list[str] | str]:
+    """The tokens as runs of words (with the inline tags that open and close within them, emphasis
+    and links: one `<ins>` holds them), and the other tags, one by one."""
+    run: list[str] = []
+    for token in tokens:
+        if not token.startswith("<") or _INLINE.match(token):
+            run.append(token)
+            continue
+        yield from _balanced(run)
+        run = []
+        yield token
+    yield from _balanced(run)
+
+
+def _balanced(run: list[str]) -> Iterator[list[str] | str]:
+    """A run as one, when its inline tags open and close within it; else its words between each tag."""
+    opened = [token for token in run if token.startswith("<") and not token.startswith("</")]
+    closed = [token for token in run if token.startswith("</")]
+    if len(opened) == len(closed):
+        if run:
+            yield run
+        return
+    words: list[str] = []
+    for token in run:
+        if token.startswith("<"):
+            if words:
+                yield words
+            words = []
+            yield token
+        else:
+            words.append(token)
+    if words:
+        yield words

@@ -168,17 +168,29 @@
   }
 
   // Each field's problems beside it, in a region screen readers announce.
+  // One message a field (GOV.UK): the live look's, in place of the one the page came with.
   function showProblems(problems) {
+    for (const old of form().querySelectorAll(".field-error:not(.live-error)")) {
+      for (const control of form().querySelectorAll(`[aria-describedby~="${old.id}"]`)) {
+        const rest = control.getAttribute("aria-describedby").split(" ").filter((id) => id !== old.id);
+        if (rest.length) control.setAttribute("aria-describedby", rest.join(" "));
+        else control.removeAttribute("aria-describedby");
+        control.removeAttribute("aria-invalid");
+      }
+      old.remove();
+    }
     for (const old of form().querySelectorAll(".live-error")) old.remove();
     for (const control of form().querySelectorAll("[data-live-described]")) {
       control.setAttribute("aria-describedby", control.dataset.liveDescribed);
       control.removeAttribute("data-live-described");
       control.removeAttribute("aria-invalid");
     }
+    const marked = new Set();
     problems.forEach((problem, n) => {
-      if (problem.severity !== "error" || !problem.field) return;
+      if (problem.severity !== "error" || !problem.field || marked.has(problem.field)) return;
       const control = document.getElementById(`control-${problem.field}`);
       if (!control) return;
+      marked.add(problem.field);
       const note = document.createElement("p");
       note.className = "field-error live-error";
       note.id = `live-error-${n}`;

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from typer.testing import CliRunner
 
 # The tests see one environment, whatever the caller's shell holds: no colour or terminal settings
@@ -56,14 +57,24 @@ def fixture_project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def built_cache(tmp_path_factory) -> Path:
-    """The PDF cache of the fixture project once built (every letter's PDF and the overview's), made once a session.
+    """The PDF cache of the fixture project once built (every letter's PDF and the overview's), made once a run.
 
     A cache entry's key is its content (the letter's HTML, the assets, the versions), so a test's
-    project that starts with a copy renders only the letters it changed."""
-    project = make_project(tmp_path_factory.mktemp("built") / "project")
-    result = CliRunner().invoke(app, ["--project", str(project), "build"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return project / "output" / ".cache"
+    project that starts with a copy renders only the letters it changed. Under pytest-xdist the
+    workers share one: the first to ask builds it in their common temporary folder, under a lock."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        shared = tmp_path_factory.mktemp("built")
+    else:
+        shared = tmp_path_factory.getbasetemp().parent / "built"
+    with FileLock(f"{shared}.lock"):
+        cache = shared / "project" / "output" / ".cache"
+        if not (shared / "done").exists():
+            shutil.rmtree(shared, ignore_errors=True)  # what a worker that failed left
+            project = make_project(shared / "project")
+            result = CliRunner().invoke(app, ["--project", str(project), "build"], catch_exceptions=False)
+            assert result.exit_code == 0, result.output
+            (shared / "done").touch()
+    return cache
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ def test_list_json(letters):
         "name": "Cleveland Police",
         "outcome": "implementation-started",
         "status": "approved",
+        "issued": None,  # not sent yet: `letters send` records it (tests/test_send.py)
         "errors": 0,
         "warnings": 0,
         "file": "data/assessments/apsp-2017/cleveland.yaml",

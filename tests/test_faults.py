@@ -13,7 +13,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -158,16 +160,19 @@ def _session_processes(session: int) -> list[int]:
     return pids
 
 
-def _private_temp(tmp_path: Path) -> dict[str, str]:
-    """An environment whose temporary folder is a new empty one, to see what a build leaves in it."""
-    temp = tmp_path / "temp"
-    temp.mkdir()
-    return {**os.environ, "TMPDIR": str(temp)}
+@pytest.fixture
+def private_temp() -> Iterator[dict[str, str]]:
+    """An environment whose temporary folder is a new empty one, to see what a build leaves in it. Its
+    path is short (multiprocessing's fork server binds a socket in it: AF_UNIX paths stop at 107 bytes),
+    so not under pytest's own temporary folder, whose paths are longer with pytest-xdist."""
+    temp = tempfile.mkdtemp(prefix="letters-")
+    yield {**os.environ, "TMPDIR": temp}
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.mark.empty_cache
-def test_a_build_leaves_nothing_in_the_temporary_folder(project, tmp_path):
-    env = _private_temp(tmp_path)
+def test_a_build_leaves_nothing_in_the_temporary_folder(project, private_temp):
+    env = private_temp
     command = [sys.executable, "-m", "hmicfrs_letters", "--project", str(project), "build", *FORCES, "--jobs", "2"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
@@ -176,8 +181,8 @@ def test_a_build_leaves_nothing_in_the_temporary_folder(project, tmp_path):
 
 
 @pytest.mark.empty_cache
-def test_a_build_killed_part_way_leaves_no_partial_file_and_the_next_one_completes(project, tmp_path):
-    env = _private_temp(tmp_path)
+def test_a_build_killed_part_way_leaves_no_partial_file_and_the_next_one_completes(project, private_temp):
+    env = private_temp
     command = [sys.executable, "-m", "hmicfrs_letters", "--project", str(project), "build", "--jobs", "2"]
     out = project / "output"
     pdfs = out / "apsp-2017" / "pdf"

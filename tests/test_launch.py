@@ -25,9 +25,10 @@ def test_the_command_is_the_first_argument_that_is_no_option(args, command):
     assert launch.command_name(args) == command
 
 
-@pytest.mark.parametrize(("command", "starts"), [("build", True), ("check", True), ("approve", True), ("serve", True), ("list", False)])
+@pytest.mark.parametrize(("command", "starts"), [("build", True), ("serve", True), ("check", False), ("approve", False), ("list", False)])
 def test_commands_that_make_pdfs_start_the_fork_server_before_the_command_line_is_imported(command, starts):
-    """The fork server's import of WeasyPrint then overlaps the command's own start; `list` makes no PDF and starts none."""
+    """The fork server's import of WeasyPrint then overlaps the command's own start; `list` makes no PDF and
+    starts none; `check` and `approve` start it only when a PDF is not in the cache."""
     script = (
         "import sys; import hmicfrs_letters.pool as pool; real = pool.start_fork_server\n"
         "def spy(modules):\n"
@@ -54,3 +55,31 @@ def test_python_dash_m_runs_the_same_entry_point(project):
     assert done.returncode == 0, done.stderr
     assert "Built 1 letter (1 draft, 1 PDF rendered)" in done.stdout
     assert done.stderr == ""
+
+
+_SPY_ON_WORKERS = (
+    "import multiprocessing.forkserver as fs, sys; real = fs.ensure_running\n"
+    "def spy():\n"
+    "    print('workers started', file=sys.stderr); real()\n"
+    "fs.ensure_running = spy\n"
+    "from hmicfrs_letters import launch; launch.main()"
+)
+
+
+def test_a_check_of_letters_already_laid_out_starts_no_worker(project):
+    """Every PDF is in the cache: `check` reads the pages from it and starts no fork server."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SPY_ON_WORKERS, "--project", str(project), "check"], capture_output=True, text=True, timeout=120
+    )
+    assert "0 errors" in done.stdout + done.stderr, done.stderr
+    assert "workers started" not in done.stderr
+
+
+def test_a_check_that_must_lay_out_a_letter_starts_the_workers_then(project):
+    kent = project / "data/assessments/apsp-2017/kent.yaml"
+    kent.write_text(kent.read_text(encoding="utf-8").replace('findings: ""', "findings: A letter not laid out before."), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", _SPY_ON_WORKERS, "--project", str(project), "check"], capture_output=True, text=True, timeout=120
+    )
+    assert "workers started" in done.stderr
+    assert "0 errors" in done.stdout + done.stderr, done.stderr

@@ -138,5 +138,6 @@ def test_overview_pdf_and_manifest_are_built_with_the_letters(letters, project):
             "on": "2026-11-30",
             "sha256": manifest["letters"]["cleveland"]["approved"]["sha256"],
         },
+        "issued": None,
     }
     assert manifest["final"] is False

@@ -33,9 +33,11 @@ def add_series(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """A project with both series (the police forces' of 2017 and the fire services'), built with `letters build`."""
+def built(tmp_path_factory, built_cache) -> Path:
+    """A project with both series (the police forces' of 2017 and the fire services'), built with `letters build`
+    (the police letters' PDFs from the run's cache: the fire services' are laid out)."""
     root = add_series(make_project(tmp_path_factory.mktemp("series") / "project"))
+    shutil.copytree(built_cache, root / "output" / ".cache")
     result = CliRunner().invoke(app, ["--project", str(root), "build"])
     assert result.exit_code == 0, result.output  # Cleveland Fire Brigade's letter is missing two fields: a draft, not an error
     return root
@@ -138,7 +140,7 @@ def test_unknown_keys_name_the_nearest_declared_field_and_fields_are_type_checke
         "data/assessments/frs-2022/essex.yaml:3: 'word' is 'fire station'; expected one of: service, brigade",
         "data/assessments/frs-2022/essex.yaml:4: 'report_date' should be a date written as YYYY-MM-DD",
         "data/assessments/frs-2022/essex.yaml:5: unknown key 'outcome'; expected one of: status, addressees, salutation, signatory, "
-        "copied_to, approved, inspection_dates, word, report_date, strengths, improvements",
+        "copied_to, approved, email, cc, issued, inspection_dates, word, report_date, strengths, improvements",
     ):
         assert line in lines
 

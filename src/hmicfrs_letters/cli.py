@@ -175,7 +175,8 @@ def build(
         bool,
         typer.Option(
             "--final",
-            help="The letters to issue, into <assessment>/final/ (the hand-over folder). Refused when any letter it would build "
+            help="The letters to issue, into <assessment>/final/ (the hand-over folder), their PDFs PDF/A-2a with PDF/UA-1 "
+            "unless the series chooses (`pdf: {standard: ...}`). Refused when any letter it would build "
             + ", ".join(REFUSALS[:-1])
             + f" or {REFUSALS[-1]}; or when the fixed wording is not the approved wording.",
         ),
@@ -422,7 +423,8 @@ def verify(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Check that each PDF in output/ holds its letter's text verbatim, as the data gives it now.
+    """Check that each PDF in output/ holds its letter's text verbatim, as the data gives it now, and
+    still claims and holds its standard (PDF/UA-1; PDF/A-2a too in a final build).
 
     \b
     Examples:
@@ -451,6 +453,143 @@ def verify(
         typer.echo(f"Verified {len(checked)} PDFs, {errors} problems{warnings}")
     if any(p.is_error for p in problems):
         raise typer.Exit(1)
+
+
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Say what would be sent; send nothing.")]
+
+
+@app.command()
+def outbox(
+    ctx: typer.Context,
+    assessment: AssessmentsOption = None,
+    recipient: RecipientsOption = None,
+    force: ForceAlias = None,
+    out: OutOption = None,
+) -> None:
+    """Make one e-mail a letter from the verified final folder, into output/<assessment>/outbox/.
+
+    \b
+    Each <id>.eml attaches the letter's final PDF and is marked unsent (X-Unsent: 1), so that a
+    mail program opens it as a draft; outbox/index.html lists To, Cc, subject and attachment.
+    A letter without an e-mail address is named and left out.
+    Examples:
+      letters outbox
+      letters outbox --recipient cleveland
+    """
+    from hmicfrs_letters.workflow.outbox import make_outbox
+
+    failed = False
+    with _reporting():
+        works, problems = _works(ctx, assessment, _recipients(recipient, force), out=out)
+        _fail(problems)
+        for work in works:
+            try:
+                made = make_outbox(work)
+            except LetterError as exc:
+                _fail(exc.problems)
+                failed = True
+                continue
+            _fail([*made.notes, *made.left_out])
+            failed = failed or any(p.is_error for p in made.left_out)
+            typer.echo(f"Wrote {_count(len(made.messages), 'message')}, {len(made.left_out)} left out: {made.folder / 'index.html'}")
+    if failed or problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def send(
+    ctx: typer.Context,
+    assessment: AssessmentsOption = None,
+    recipient: RecipientsOption = None,
+    force: ForceAlias = None,
+    dry_run: DryRun = False,
+    resend: Annotated[
+        list[str] | None,
+        typer.Option("--resend", metavar="ID", help="Send this letter again, though it is issued or may have been sent (repeatable)."),
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who sends them, for the record (default: git config user.name).")] = None,
+    out: OutOption = None,
+) -> None:
+    """Send the outbox over SMTP, each letter once, recording what went to whom in its file.
+
+    \b
+    Settings: letters.toml's [smtp] (host, port, security, username); the password only in
+    the environment variable LETTERS_SMTP_PASSWORD.
+    Examples:
+      letters send --dry-run
+      letters send
+      letters send --resend cleveland
+    """
+    from hmicfrs_letters.workflow.approve import default_approver
+    from hmicfrs_letters.workflow.send import send as send_letters
+
+    failed, reported = False, set()
+    with _reporting():
+        works, problems = _works(ctx, assessment, _recipients(recipient, force), out=out)
+        _fail(problems)
+        for work in works:
+            who = (by or "").strip() or default_approver(work.project) or ""
+            if not who and not dry_run:
+                raise LetterError(Problem("letters.toml", "who sends them, for the record? give --by NAME (git has no user.name here)"))
+
+            def shown(outcome) -> None:
+                reported.add(id(outcome))
+                if outcome.sent:
+                    typer.echo(f"Sent {outcome.state.slug} to {', '.join(outcome.message.to)} ({outcome.message.message_id})")
+                if outcome.problem:
+                    _say(outcome.problem)
+
+            try:
+                report = send_letters(work, who, dry_run=dry_run, resend=resend or (), progress=shown)
+            except LetterError as exc:
+                _fail(exc.problems)
+                failed = True
+                continue
+            _fail(report.problems)
+            _fail(o.problem for o in report.outcomes if o.problem and id(o) not in reported)
+            waiting = [o for o in report.outcomes if o.problem is None and not o.sent]
+            if dry_run:
+                for o in waiting:
+                    typer.echo(
+                        f"Would send {o.state.slug} to {', '.join(o.message.to)}{' cc ' + ', '.join(o.message.cc) if o.message.cc else ''}: {o.message.subject}"
+                    )
+            sent = sum(o.sent for o in report.outcomes)
+            typer.echo(
+                f"{work.assessment.slug}: {'would send' if dry_run else 'sent'} {_count(len(waiting) if dry_run else sent, 'message')}"
+            )
+            failed = failed or report.failed
+    if failed or problems:
+        raise typer.Exit(1)
+
+
+@app.command("mark-issued")
+def mark_issued(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(metavar="ID", help="The letter sent by hand from the outbox.", autocompletion=_complete_slugs)],
+    by: Annotated[str, typer.Option("--by", help="Who sent it.")],
+    on: Annotated[str | None, typer.Option("--on", metavar="DATE", help="The day it was sent, YYYY-MM-DD (default: today).")] = None,
+    assessment: AssessmentOption = None,
+    out: OutOption = None,
+) -> None:
+    """Record a letter as issued: sent by hand from its outbox message (or found to have been sent).
+
+    \b
+    Example:
+      letters mark-issued cleveland --by "Jane Smith" --on 2017-10-02
+    """
+    import datetime as dt
+
+    from hmicfrs_letters.workflow.send import mark_issued as record
+    from hmicfrs_letters.workflow.series import Workflow
+
+    try:
+        day = dt.date.fromisoformat(on) if on else None
+    except ValueError:
+        raise typer.BadParameter(f"{on!r} is not a date written as YYYY-MM-DD", param_hint="'--on'") from None
+    with _reporting():
+        work = Workflow.load(_project(ctx), assessment, out=out)
+        issued = record(work, slug, by.strip(), day)
+    typer.echo(f"{slug}: issued on {issued.on.isoformat()} to {', '.join(issued.to)} ({issued.message_id}), recorded")
 
 
 @app.command("diff")

@@ -1,23 +1,25 @@
 """The `letters` command's entry point. It imports next to nothing before it starts, on purpose.
 
-A build's PDFs, and those that `check`, `approve` and the preview make, come from worker
-processes forked by the standard library's fork server, which first imports WeasyPrint (a
-quarter of a second). Started here, before this process imports the command line and the core,
-the two starts overlap: a build waits for the longer of them, not for both.
+A build's PDFs, and those the preview makes, come from worker processes forked by the standard
+library's fork server, which first imports WeasyPrint (a quarter of a second). Started here,
+before this process imports the command line and the core, the two starts overlap: a build waits
+for the longer of them, not for both. `check` and `approve` mostly find their PDFs in the cache
+(a letter checked is a letter already laid out): they start the fork server only when a PDF must
+be made, so that a warm check pays nothing for workers it never uses.
 """
 
 from __future__ import annotations
 
 import sys
 
-# Commands that make PDFs in worker processes.
-_COMMANDS_WITH_WORKERS = {"build", "check", "approve", "serve"}
+# Commands that nearly always make PDFs in worker processes.
+_COMMANDS_WITH_WORKERS = {"build", "serve"}
 
 
 def main() -> None:
     """Entry point of the console script and of `python -m hmicfrs_letters`."""
     command = command_name(sys.argv[1:])
-    if command in _COMMANDS_WITH_WORKERS and not (command == "check" and "--no-pages" in sys.argv):
+    if command in _COMMANDS_WITH_WORKERS:
         from hmicfrs_letters.pdf import WORKER_MODULES
         from hmicfrs_letters.pool import start_fork_server
 

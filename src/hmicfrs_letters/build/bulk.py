@@ -24,7 +24,8 @@ from hmicfrs_letters.core.errors import Problem
 from hmicfrs_letters.core.files import NameTooLong, remove_stale_temps, write_atomic, writing
 from hmicfrs_letters.core.models import FAILED
 from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.core.state import AGAIN, LetterState, Status, assess
+from hmicfrs_letters.core.state import AGAIN, LetterState, assess
+from hmicfrs_letters.core.status import STANDING
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import Batch
 from hmicfrs_letters.pdf.service import Job, Made, PdfService
@@ -109,7 +110,12 @@ def _build_into(
     for item in items:  # a file that cannot be read: nothing to send to a worker
         if item.letter is None:
             results[item.slug] = _tell(LetterResult(assess(templates, assessment, item)), progress)
-    jobs = [(item.slug, Job(item.shown, letter=(assessment, item), pdf=want_pdf)) for item in items if item.letter is not None]
+    standard = assessment.standard(final)  # PDF/A-2a for a final build, unless the series chooses
+    jobs = [
+        (item.slug, Job(item.shown, letter=(assessment, item), pdf=want_pdf, standard=standard))
+        for item in items
+        if item.letter is not None
+    ]
     by_slug = {item.slug: item for item in items}
     for slug, made in service.make(jobs):
         state = made.state or LetterState.unmade(by_slug[slug], assessment, made.problem)
@@ -122,7 +128,7 @@ def _build_into(
     overview = render_overview(templates, batch, report.states.values())
     overview_pdf = None
     if want_pdf:
-        ((_, overview_pdf),) = service.make([(_OVERVIEW, Job(project.shown(out_dir / "overview.pdf"), html=overview))])
+        ((_, overview_pdf),) = service.make([(_OVERVIEW, Job(project.shown(out_dir / "overview.pdf"), html=overview, standard=standard))])
         if overview_pdf.problem:
             report.problems.append(overview_pdf.problem)
 
@@ -176,7 +182,7 @@ def _keep(state: LetterState, made: Made, formats: Sequence[str], output: _Outpu
     elif made.problem and made.state is not None:  # its PDF failed (a state made without the worker's holds its problem)
         state = state.with_pages(made.problem)
     result = LetterResult(state, rendered=made.rendered)
-    if final and state.html is not None and state.status is not Status.APPROVED:
+    if final and state.html is not None and state.status not in STANDING:
         # What the worker made must be what was approved: judged on the very HTML written.
         result.problems.append(Problem(state.item.shown, f"the letter made is not the letter approved; {AGAIN}"))
     try:
@@ -250,6 +256,7 @@ def render_index(templates: Templates, batch: Batch, report: BuildReport, only_b
                 "name": item.name,
                 "outcome": outcome.label if outcome else None,
                 "status": status,
+                "title": report.states[item.slug].title,  # "Issued on … to …"
                 "html": None if failed or not html.exists() else f"html/{item.slug}.html",
                 "pdf": None if failed or not pdf.exists() else f"pdf/{item.slug}.pdf",
                 "error": "\n".join(str(p) for p in errors),

@@ -80,6 +80,8 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
         if letter and letter.approved:
             record = letter.approved
             letters[item.slug]["approved"] = {"by": record.by, "on": record.on.isoformat(), "sha256": record.sha256}
+        if letter:
+            letters[item.slug]["issued"] = letter.issued.as_json() if letter.issued else None
     left_out = report.left_out() if final else {}
     return {
         "assessment": assessment.slug,
@@ -87,9 +89,11 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
         # A hand-over folder says whether it is the whole series, and what it leaves out and why.
         **({"complete": not left_out, "left_out": left_out} if final else {}),
         "wording_sha256": assessment.wording_sha256 or None,
+        "pdf_standard": assessment.standard(final),  # what its PDFs claim: PDF/UA-1, or PDF/A beside it
         "versions": {
             "hmicfrs-letters": __version__,
             "weasyprint": version("weasyprint"),
+            "pikepdf": version("pikepdf"),
             "pypdfium2": version("pypdfium2"),
             "python": platform.python_version(),
         },

@@ -12,6 +12,7 @@ from typing import Any
 
 from hmicfrs_letters.core.models import PENDING
 from hmicfrs_letters.core.state import LetterState, Status
+from hmicfrs_letters.core.status import STANDING
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import Batch
 
@@ -51,10 +52,10 @@ def overview_context(batch: Batch, states: Iterable[LetterState]) -> dict[str, A
             continue
         row = rows.get(letter.outcome, pending) if assessment.graded else everyone
         row.names.append(letter.recipient.name)
-        row.approved += state.status is Status.APPROVED
-        approved += state.status is Status.APPROVED
+        row.approved += state.status in STANDING
+        approved += state.status in STANDING
         changed += state.status is Status.CHANGED
-        drafts += state.status is not Status.APPROVED
+        drafts += state.status not in STANDING
     outcomes = list(rows.values())
     return {
         "assessment": assessment,

@@ -43,6 +43,11 @@ class Recipient:
     def __contains__(self, key: object) -> bool:
         return key in ("slug", "name") or key in self.details
 
+    def addresses(self, key: str) -> tuple[str, ...]:
+        """Its e-mail addresses under this key (`email` or `cc`), as a tuple; none when its list gives none."""
+        value = self.details.get(key, ())
+        return (value,) if isinstance(value, str) else tuple(value)
+
 
 @dataclass(frozen=True)
 class RecipientList:
@@ -76,12 +81,14 @@ class Sender:
     email: str = ""
     direct_line: str = ""
     fax: str = ""
+    logo: str = ""  # an image under templates/assets/ ("assets/crest.svg"), printed in the letterhead
 
 
 @dataclass(frozen=True)
 class Signatory:
     name: str
     titles: tuple[str, ...]
+    signature: str = ""  # an image of the signature under templates/assets/ ("assets/signatures/roy.png")
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,16 @@ class Contact:
     name: str
     email: str
     phone: str
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """An assessment's `email:` mapping: who sends its letters, where replies go, and the subject (a
+    template string of {placeholders}, rendered in a sandbox; the letter's subject when empty)."""
+
+    sender: str = ""  # `from`: required to make the outbox
+    reply_to: str = ""
+    subject: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,6 +126,13 @@ class FieldSpec:
         return self.label or self.name.replace("_", " ").capitalize()
 
 
+# The standards a series' PDFs may claim (the assessment's `pdf: {standard: ...}`, WeasyPrint's
+# names): tagged PDF/UA-1 alone, or PDF/A-2a or PDF/A-3a for the archive, with PDF/UA-1 beside it.
+PDF_UA = "pdf/ua-1"
+PDF_STANDARDS = (PDF_UA, "pdf/a-2a", "pdf/a-3a")
+FINAL_PDF_STANDARD = "pdf/a-2a"  # the letters of `letters build --final`, when the series chooses none
+
+
 @dataclass(frozen=True)
 class Assessment:
     """A series of letters: what all its letters share."""
@@ -127,6 +151,14 @@ class Assessment:
     fields: tuple[FieldSpec, ...] = ()
     # SHA-256 of the approved fixed wording (see workflow/wording.py); empty until first approved.
     wording_sha256: str = ""
+    email: EmailSettings = field(default_factory=EmailSettings)
+    # Each letter's reference, as a pattern of {placeholders} (`HMICFRS/APSP-2017/{id}`); none when empty.
+    reference: str = ""
+    pdf_standard: str = ""  # its `pdf: {standard: ...}`: empty when it chooses none
+
+    def standard(self, final: bool = False) -> str:
+        """The standard its PDFs claim: its own choice, else PDF/A-2a for a final build and PDF/UA-1 for any other."""
+        return self.pdf_standard or (FINAL_PDF_STANDARD if final else PDF_UA)
 
     def category(self, key: str) -> Category | None:
         return next((c for c in self.categories if c.key == key), None)
@@ -161,6 +193,30 @@ class ApprovalRecord:
 
 
 @dataclass(frozen=True)
+class IssueRecord:
+    """When and to whom a letter was sent, and what: its message's Message-ID and its PDF's SHA-256
+    (written by `letters send` once the server accepted it, or by `letters mark-issued`)."""
+
+    on: dt.date
+    by: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    message_id: str
+    sha256: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The record as `list --json` and the manifest give it."""
+        return {
+            "on": self.on.isoformat(),
+            "by": self.by,
+            "to": list(self.to),
+            "cc": list(self.cc),
+            "message_id": self.message_id,
+            "sha256": self.sha256,
+        }
+
+
+@dataclass(frozen=True)
 class Letter:
     """One recipient's letter of one assessment: the parts that vary."""
 
@@ -173,6 +229,20 @@ class Letter:
     signatory: str = ""  # a key of the assessment's signatories; empty for its default
     copied_to: tuple[str, ...] = ()
     approved: ApprovalRecord | None = None  # written by `letters approve`; not part of the letter's text
+    # Its own addresses, when they differ from its recipient's (neither is part of the letter's text).
+    email: tuple[str, ...] | None = None
+    cc: tuple[str, ...] | None = None
+    issued: IssueRecord | None = None  # written by `letters send` and `letters mark-issued`
+
+    @property
+    def to(self) -> tuple[str, ...]:
+        """Where its e-mail goes: its own `email`, or its recipient's."""
+        return self.email if self.email is not None else self.recipient.addresses("email")
+
+    @property
+    def copies(self) -> tuple[str, ...]:
+        """Who is copied in on its e-mail: its own `cc`, or its recipient's."""
+        return self.cc if self.cc is not None else self.recipient.addresses("cc")
 
     @property
     def is_draft(self) -> bool:

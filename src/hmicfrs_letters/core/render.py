@@ -8,6 +8,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from hmicfrs_letters.core import findings
+from hmicfrs_letters.core.mail import fill
 from hmicfrs_letters.core.models import Assessment, FieldSpec, Letter
 from hmicfrs_letters.core.templates import Templates
 
@@ -55,6 +56,11 @@ def field_values(assessment: Assessment, letter: Letter) -> dict[str, Any]:
     return values
 
 
+def letter_reference(assessment: Assessment, letter: Letter) -> str:
+    """The letter's reference, from its assessment's `reference:` pattern; '' when it has none."""
+    return fill(assessment.reference, {"id": letter.recipient.slug, "assessment": assessment.slug}) if assessment.reference else ""
+
+
 def letter_context(assessment: Assessment, letter: Letter, source: str, state: str | None = None) -> dict[str, Any]:
     """Everything a letter template may use; YAML values arrive as data, never as markup.
 
@@ -65,14 +71,15 @@ def letter_context(assessment: Assessment, letter: Letter, source: str, state: s
         "assessment": assessment,
         "recipient": letter.recipient,
         "force": letter.recipient,  # the name the first series' templates use
-        # The approval record is about the letter, not in it: the text approved is the text issued.
-        "letter": dataclasses.replace(letter, approved=None),
+        # The approval and issue records are about the letter, not in it: the text approved is the text issued.
+        "letter": dataclasses.replace(letter, approved=None, issued=None),
         "fields": field_values(assessment, letter),
         "outcome": assessment.category(letter.outcome),
         "signatory": assessment.signatories.get(letter.signatory or assessment.signatory),
         "addressees": letter.addressees,
         "salutation": letter.salutation,
         "copied_to": letter.copied_to,
+        "reference": letter_reference(assessment, letter),
         "source": source,
         "state": str(state or letter.status),
     }

@@ -10,9 +10,11 @@ from typing import Any
 
 from hmicfrs_letters.core.errors import Problem
 from hmicfrs_letters.core.load import Document, KeyPath
+from hmicfrs_letters.core.mail import REFERENCE_NAMES, SUBJECT_NAMES, address_problem, pattern_problem
 from hmicfrs_letters.core.models import (
     FIELD_NAME,
     FIELD_TYPES,
+    PDF_STANDARDS,
     PENDING,
     SLUG,
     STATUSES,
@@ -21,7 +23,9 @@ from hmicfrs_letters.core.models import (
     Assessment,
     Category,
     Contact,
+    EmailSettings,
     FieldSpec,
+    IssueRecord,
     Letter,
     Recipient,
     RecipientList,
@@ -31,7 +35,9 @@ from hmicfrs_letters.core.models import (
 )
 
 # What a letter file may hold besides the fields its series declares.
-LETTER_KEYS = ("status", "outcome", "addressees", "salutation", "signatory", "copied_to", "approved")
+LETTER_KEYS = ("status", "outcome", "addressees", "salutation", "signatory", "copied_to", "approved", "email", "cc", "issued")
+# The keys of a recipient or a letter that hold e-mail addresses: one, or a list.
+ADDRESS_KEYS = ("email", "cc")
 # The signatory of an assessment file written with a single `signatory: {name, titles}`.
 DEFAULT_SIGNATORY = "default"
 
@@ -105,6 +111,30 @@ class Fields:
             self.wrong(name, "a list of lines of text")
             return ()
         return tuple(value)
+
+    def addresses(self, name: str) -> tuple[str, ...] | None:
+        """E-mail addresses: one as text, or a list of them, each checked; None when the key is not given."""
+        if self.value.get(name) is None:
+            return None
+        value = self.value[name]
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            self.wrong(name, "an e-mail address, or a list of them")
+            return None
+        for n, item in enumerate(items):
+            problem = address_problem(item)
+            if problem:
+                self.problems.append(self.doc.problem(f"'{name}': {problem}", *self.at, name, *((n,) if isinstance(value, list) else ())))
+        return tuple(item.strip() for item in items)
+
+    def pattern(self, name: str, names: tuple[str, ...]) -> str:
+        """A pattern of {placeholders} (core.mail): text that may name only these values."""
+        value = self.text(name, required=False)
+        problem = pattern_problem(value, names) if value else ""
+        if problem:
+            self.problems.append(self.doc.problem(f"'{name}': {problem}", *self.at, name))
+            return ""
+        return value
 
     def integer(self, name: str, default: int) -> int:
         value = self._get(name, False)
@@ -187,6 +217,11 @@ def read_recipients(name: str, doc: Document, problems: list[Problem]) -> Recipi
         for key, value in item.items():
             if key in ("slug", "name"):
                 continue
+            if key in ADDRESS_KEYS:
+                found = entry.addresses(key)
+                if found is not None:
+                    details[str(key)] = found
+                continue
             if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
                 details[str(key)] = value if isinstance(value, str) else tuple(value)
             else:
@@ -217,14 +252,19 @@ ASSESSMENT_KEYS = (
     "contact",
     "categories",
     "fields",
+    "email",
+    "reference",
+    "pdf",
 )
+EMAIL_KEYS = ("from", "reply_to", "subject")
+SIGNATORY_KEYS = ("name", "titles", "signature")
 FIELD_KEYS = ("type", "required", "choices", "default", "label", "help")
 
 
 def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assessment:
     """The assessment file: what all its letters share."""
     top = Fields(doc, (), doc.data, ASSESSMENT_KEYS, problems)
-    sender = top.mapping("sender", ("organisation", "address", "email", "direct_line", "fax"))
+    sender = top.mapping("sender", ("organisation", "address", "email", "direct_line", "fax", "logo"))
     contact = None
     if top.has("contact"):
         c = top.mapping("contact", ("name", "email", "phone"))
@@ -237,6 +277,14 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
             problems.append(doc.problem(f"'{PENDING}' is kept for letters without an outcome; choose another key", *at, "key"))
         categories.append(category)
     signatories, default = _signatories(top, doc, problems)
+    email = EmailSettings()
+    if top.has("email"):
+        e = top.mapping("email", EMAIL_KEYS)
+        sent_from, reply_to = (e.addresses(key) or () for key in ("from", "reply_to"))
+        for key, found in (("from", sent_from), ("reply_to", reply_to)):
+            if len(found) > 1:
+                problems.append(doc.problem(f"'email/{key}' is one address, not a list", "email", key))
+        email = EmailSettings(sent_from[0] if sent_from else "", reply_to[0] if reply_to else "", e.pattern("subject", SUBJECT_NAMES))
     return Assessment(
         slug=slug,
         subject=top.text("subject"),
@@ -250,6 +298,7 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
             sender.text("email", required=False),
             sender.text("direct_line", required=False),
             sender.text("fax", required=False),
+            sender.text("logo", required=False),
         ),
         signatories=signatories,
         signatory=default,
@@ -257,21 +306,32 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
         categories=tuple(categories),
         fields=_field_specs(top, doc, problems),
         wording_sha256=top.text("wording_sha256", required=False),
+        email=email,
+        reference=top.pattern("reference", REFERENCE_NAMES),
+        pdf_standard=_pdf_standard(top),
     )
 
 
+def _pdf_standard(top: Fields) -> str:
+    """`pdf: {standard: ...}`: the standard the series' PDFs claim; empty when it chooses none (or a wrong one, an error)."""
+    if not top.has("pdf"):
+        return ""
+    chosen = top.mapping("pdf", ("standard",)).choice("standard", PDF_STANDARDS, required=False)
+    return chosen if chosen in PDF_STANDARDS else ""
+
+
 def _signatory(fields: Fields) -> Signatory:
-    return Signatory(fields.text("name"), fields.texts("titles"))
+    return Signatory(fields.text("name"), fields.texts("titles"), fields.text("signature", required=False))
 
 
 def _signatories(top: Fields, doc: Document, problems: list[Problem]) -> tuple[dict[str, Signatory], str]:
     """The signatories by key, and the key of the default: `signatories:` with `signatory: KEY`, or one `signatory: {name, titles}`."""
-    signatories = {key: _signatory(Fields(doc, at, item, ("name", "titles"), problems)) for at, key, item in top.entries("signatories")}
+    signatories = {key: _signatory(Fields(doc, at, item, SIGNATORY_KEYS, problems)) for at, key, item in top.entries("signatories")}
     chosen = top.value.get("signatory")
     if isinstance(chosen, dict):
         if signatories:
             problems.append(doc.problem("'signatory' names the key of one of 'signatories', not a signatory of its own", "signatory"))
-        return {DEFAULT_SIGNATORY: _signatory(top.mapping("signatory", ("name", "titles")))}, DEFAULT_SIGNATORY
+        return {DEFAULT_SIGNATORY: _signatory(top.mapping("signatory", SIGNATORY_KEYS))}, DEFAULT_SIGNATORY
     if chosen is None:
         if len(signatories) == 1:
             return signatories, next(iter(signatories))
@@ -358,7 +418,21 @@ def read_letter(recipient: Recipient, assessment: Assessment, doc: Document, pro
         signatory=f.choice("signatory", assessment.signatories, required=False),
         copied_to=f.texts("copied_to", required=False),
         approved=_approval_record(f) if f.value.get("approved") is not None else None,
+        email=f.addresses("email"),
+        cc=f.addresses("cc"),
+        issued=_issue_record(f) if f.value.get("issued") is not None else None,
     )
+
+
+def _issue_record(letter: Fields) -> IssueRecord:
+    """The `issued:` mapping that `letters send` and `letters mark-issued` write."""
+    f = letter.mapping("issued", IssueRecord.__dataclass_fields__)
+    record = IssueRecord(
+        f.date("on"), f.text("by"), f.addresses("to") or (), f.addresses("cc") or (), f.text("message_id"), f.text("sha256")
+    )
+    if record.sha256 and not _SHA256.fullmatch(record.sha256):
+        f.problems.append(f.doc.problem("'issued/sha256' should be 64 lower-case hexadecimal digits", *f.at, "sha256"))
+    return record
 
 
 def _approval_record(letter: Fields) -> ApprovalRecord:

@@ -8,7 +8,9 @@ A letter is
 - draft: written or not, not approved;
 - approved: approved, and the approval stands (core.approval: its fingerprint is the letter's);
 - changed: marked approved, but changed since it was approved (or never approved with a record):
-  approved nowhere, and its HTML and PDF say so.
+  approved nowhere, and its HTML and PDF say so; or changed since it was issued;
+- issued: approved, and sent as approved: its file's `issued:` record names the message that
+  carried it, whose Message-ID holds the approval's fingerprint (workflow.outbox.message_id).
 
 On top of its status a letter may have errors (its file's, its template's, its PDF's, the page
 limit's): an approved letter with errors is not issuable either. A state is decided in two steps:
@@ -27,7 +29,7 @@ from hmicfrs_letters.core.approval import html_fingerprint
 from hmicfrs_letters.core.errors import LetterError, Problem, Said, plain
 from hmicfrs_letters.core.models import APPROVED, PENDING, Assessment
 from hmicfrs_letters.core.render import render_letter
-from hmicfrs_letters.core.status import TITLES, Status
+from hmicfrs_letters.core.status import ISSUED_TITLE, STANDING, TITLES, Status
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import LetterInput, approval_gaps
 
@@ -59,6 +61,9 @@ class LetterState:
 
     @property
     def title(self) -> str:
+        record = self.item.letter.issued if self.item.letter else None
+        if self.status is Status.ISSUED and record:
+            return ISSUED_TITLE.format(on=record.on.isoformat(), to=", ".join(record.to))
         return TITLES[self.status]
 
     @property
@@ -82,7 +87,7 @@ class LetterState:
 
     @property
     def issuable(self) -> bool:
-        return self.status is Status.APPROVED and not self.errors
+        return self.status in STANDING and not self.errors
 
     @classmethod
     def unmade(cls, item: LetterInput, assessment: Assessment, problem: Problem) -> LetterState:
@@ -109,7 +114,9 @@ class LetterState:
         if letter is None or self.html is None:
             return [str(self.status)]
         words = [w for w, on in (("draft", letter.is_draft), ("pending", letter.outcome == PENDING)) if on]
-        if self.status is Status.CHANGED:
+        if self.status is Status.CHANGED and letter.issued:
+            words.append(f"changed since it was issued on {letter.issued.on.isoformat()}")
+        elif self.status is Status.CHANGED:
             record = letter.approved
             words.append(f"changed since it was approved by {record.by} on {record.on.isoformat()}" if record else "no approval record")
         if any(p.is_error for p in self.problems):
@@ -148,6 +155,10 @@ def assess(templates: Templates, assessment: Assessment, item: LetterInput) -> L
             return LetterState(item, Status.DRAFT, html, problems, assessment=assessment)
         html = render_letter(templates, assessment, letter, item.shown)
         approval = _approval_problem(item, html, assessment)
+        if letter.issued is not None:  # sent: it stands as issued, or is changed since it was issued
+            if approval is None and issued_with(letter.approved.sha256, letter.issued.message_id):
+                return LetterState(item, Status.ISSUED, html, problems, assessment=assessment)
+            approval = _issue_problem(item)
         if approval is None:
             return LetterState(item, Status.APPROVED, html, problems, assessment=assessment)
         html = render_letter(templates, assessment, letter, item.shown, state=Status.CHANGED)
@@ -173,6 +184,29 @@ def _approval_problem(item: LetterInput, html: str, assessment: Assessment) -> P
         said = f"Changed since it was approved by {record.by} on {record.on:%-d %B %Y}: approve it again, or set it back to draft."
         return Problem(item.shown, f"changed since it was approved by {record.by} on {record.on.isoformat()}: {AGAIN}", line, plain=said)
     return None
+
+
+def issued_with(approval_sha256: str, message_id: str) -> bool:
+    """Whether a message of this Message-ID carried the letter of this approval (workflow.outbox.message_id holds its fingerprint)."""
+    return bool(approval_sha256) and f".{approval_sha256[:APPROVAL_IN_ID]}@" in message_id
+
+
+# How many hexadecimal digits of the approval's fingerprint a Message-ID holds.
+APPROVAL_IN_ID = 24
+
+
+def _issue_problem(item: LetterInput) -> Problem:
+    """Why an issued letter is not the letter issued: it changed since (approved again or not)."""
+    letter = item.letter
+    assert letter is not None and letter.issued is not None
+    record = letter.issued
+    line = item.doc.line("issued") if item.doc else None
+    return Problem(
+        item.shown,
+        f"changed since it was issued on {record.on.isoformat()} to {', '.join(record.to)}: restore the letter as issued; "
+        "to issue a correction, move the 'issued' record into a comment and approve it again",
+        line,
+    )
 
 
 def approval_blockers(state: LetterState, assessment: Assessment, wording_locked: bool) -> list[str]:

@@ -14,6 +14,11 @@ class Status(StrEnum):
     DRAFT = "draft"
     APPROVED = "approved"
     CHANGED = "changed"
+    ISSUED = "issued"  # approved, and sent as approved (its file's `issued:` record)
+
+
+# The statuses whose approval stands: the letter as it is now is the one approved (and, issued, the one sent).
+STANDING = frozenset({Status.APPROVED, Status.ISSUED})
 
 
 # What each state is called on a page (`list` and JSON show the state itself).
@@ -22,7 +27,10 @@ TITLES = {
     Status.DRAFT: "Draft",
     Status.APPROVED: "Approved",
     Status.CHANGED: "Changed since approval: not approved",
+    Status.ISSUED: "Issued",
 }
+# An issued letter's title, with its record (core.state.LetterState.title).
+ISSUED_TITLE = "Issued on {on} to {to}"
 # Every reason a final build refuses a letter (core.state.LetterState.refusal), as `build --help` names them:
 # "refused when any letter it would build …".
 REFUSALS = (

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
+import posixpath
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -13,10 +15,15 @@ import jinja2
 from jinja2.loaders import split_template_path
 
 from hmicfrs_letters.core.errors import LetterError, Problem
-from hmicfrs_letters.core.reading import read_project_text
+from hmicfrs_letters.core.reading import read_project_file, read_project_text
 
 # A template is code someone wrote by hand: a megabyte is far past any letter's.
 MAX_TEMPLATE_BYTES = 1_000_000
+# A crest, a logo or a signature: tens of kilobytes; a letter carries each inline in its HTML.
+MAX_IMAGE_BYTES = 2_000_000
+# The images a template may show, from templates/assets/ only, by their names' endings.
+IMAGE_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+ASSETS = "assets"
 
 
 def long_date(value: Any) -> Any:
@@ -52,13 +59,34 @@ class Templates:
         self.folder, self.shown = folder, shown
         self.env = jinja2.Environment(
             loader=_Loader(folder, shown),
-            autoescape=True,
+            # Every value printed escaped, but in a plain-text template (an e-mail's body, `*.txt.j2`).
+            autoescape=jinja2.select_autoescape(disabled_extensions=("txt.j2",), default_for_string=True, default=True),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
             auto_reload=False,
         )
         self.env.filters["long_date"] = long_date
+        self.env.globals["image"] = self.image
+        self._images: dict[str, str] = {}
+
+    def image(self, name: str) -> str:
+        """`image("assets/logo.svg")`: an image of the project's templates/assets/ as a data: URI, so
+        that the HTML letter carries it and still stands alone (and the PDF embeds it). A name that
+        leaves assets/, a file that is not an SVG, PNG or JPEG image, or one that cannot be read,
+        is a LetterError that names it."""
+        if name not in self._images:
+            shown = f"{self.shown}/{name}"
+            normal = posixpath.normpath(str(name))
+            kind = IMAGE_TYPES.get(posixpath.splitext(normal)[1].lower())
+            if not normal.startswith(f"{ASSETS}/") or posixpath.isabs(str(name)) or "\\" in normal:
+                raise LetterError(Problem(shown, f"an image must be a file under {self.shown}/{ASSETS}/, as 'assets/logo.svg'"))
+            if kind is None:
+                raise LetterError(Problem(shown, f"an image must be one of {', '.join(IMAGE_TYPES)}"))
+            assets = self.folder / ASSETS
+            data = read_project_file(assets, self.folder / normal, shown, MAX_IMAGE_BYTES, f"{self.shown}/{ASSETS}")
+            self._images[name] = f"data:{kind};base64,{base64.b64encode(data).decode()}"
+        return self._images[name]
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         """The template `name` rendered with this context; LetterError on any error inside it."""

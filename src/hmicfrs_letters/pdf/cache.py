@@ -1,8 +1,8 @@
 """A content-addressed store of rendered PDFs, so an unchanged letter is not rendered again.
 
 An entry's key is the SHA-256 of everything its PDF depends on: the letter's HTML (itself made
-from its YAML, the assessment, forces.yaml and the templates), the PDF stylesheet and assets, and
-the versions of this engine and of WeasyPrint. Each entry carries a checksum of its key, its
+from its YAML, the assessment, forces.yaml and the templates), the standard the PDF claims, the
+PDF stylesheet and assets, and the versions of this engine and of WeasyPrint. Each entry carries a checksum of its key, its
 page count and its PDF, so a torn or corrupt entry, an entry copied under another key or one
 whose page count was edited is detected, ignored and rendered again.
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 from hmicfrs_letters import __version__
 from hmicfrs_letters.core.errors import LetterError
 from hmicfrs_letters.core.files import write_atomic
+from hmicfrs_letters.core.models import PDF_UA
 from hmicfrs_letters.core.reading import read_project_file
 from hmicfrs_letters.pdf import ASSETS_SHOWN, MAX_ASSET_BYTES
 
@@ -45,8 +46,9 @@ class PdfCache:
         self.folder = folder
         self.environment = environment
 
-    def key(self, html: str) -> str:
-        return hashlib.sha256(self.environment.encode() + b"\0" + html.encode()).hexdigest()
+    def key(self, html: str, standard: str = PDF_UA) -> str:
+        """The entry of this HTML made as a PDF that claims `standard` (PDF/UA-1 alone, or PDF/A beside it)."""
+        return hashlib.sha256(f"{self.environment}\0{standard}\0".encode() + html.encode()).hexdigest()
 
     def path(self, key: str) -> Path:
         """Where the entry of this key lives."""

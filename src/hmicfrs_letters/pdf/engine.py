@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ctypes.util
 import mimetypes
 import os
@@ -15,8 +17,11 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from hmicfrs_letters.core.errors import LetterError
+from hmicfrs_letters.core.models import PDF_STANDARDS, PDF_UA
 from hmicfrs_letters.core.reading import read_project_file
+from hmicfrs_letters.core.templates import IMAGE_TYPES, MAX_IMAGE_BYTES
 from hmicfrs_letters.pdf import ASSETS_SHOWN, MAX_ASSET_BYTES
+from hmicfrs_letters.pdf.tagging import Layout, PageLayout, mend
 
 
 @contextmanager
@@ -50,15 +55,18 @@ def _libraries_from_one_ldconfig_listing() -> Iterator[None]:
 with _libraries_from_one_ldconfig_listing():
     from weasyprint import CSS, HTML
     from weasyprint import __version__ as weasyprint_version
+    from weasyprint.formatting_structure import boxes
+    from weasyprint.layout.absolute import AbsolutePlaceholder
     from weasyprint.text.fonts import FontConfiguration
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "uncompressed_pdf": False}
+PDF_OPTIONS = {"uncompressed_pdf": False}
 __all__ = ["AssetFetcher", "PdfRenderer", "RenderedPdf", "weasyprint_version"]
 
 
 class AssetFetcher(URLFetcher):
-    """Serves files under the project's assets folder and refuses every other URL.
+    """Serves files under the project's assets folder, and images inlined as data: URIs (what the
+    templates' `image()` makes of those files); refuses every other URL.
 
     WeasyPrint asks its fetcher for stylesheets, fonts, images and attachments; refusing all but
     our own assets means no letter can read a local file or reach the network, whatever its HTML.
@@ -72,6 +80,8 @@ class AssetFetcher(URLFetcher):
         self.refused: list[str] = []
 
     def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+        if url.startswith("data:"):
+            return self._inline(url)
         path = self._path(url)
         if path is None:
             self.refused.append(url)
@@ -85,6 +95,20 @@ class AssetFetcher(URLFetcher):
                 raise ValueError(f"refused: {exc.problems[0]}") from None
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return URLFetcherResponse(url, self._cache[path], {"Content-Type": content_type})
+
+    def _inline(self, url: str) -> URLFetcherResponse:
+        """An image carried by the letter itself: base64, of a type that `image()` makes, and no larger."""
+        head, _, payload = url[5:].partition(",")
+        kind, _, encoding = head.partition(";")
+        if kind not in IMAGE_TYPES.values() or encoding != "base64" or len(payload) > MAX_IMAGE_BYTES * 4 // 3 + 4:
+            self.refused.append(url[:200])
+            raise ValueError(f"refused: only images inlined as base64 data: URIs may be loaded, not {url[:60]}")
+        try:
+            data = base64.b64decode(payload, validate=True)
+        except binascii.Error:
+            self.refused.append(url[:200])
+            raise ValueError("refused: an inlined image that is not valid base64") from None
+        return URLFetcherResponse(url[:200], data, {"Content-Type": kind})
 
     def _path(self, url: str) -> Path | None:
         if not url.startswith(self.base_url):
@@ -118,11 +142,15 @@ class PdfRenderer:
         # Through the fetcher, as every asset: WeasyPrint would open a file name itself.
         return CSS(url=self.fetcher.base_url + name, url_fetcher=self.fetcher, font_config=self.font_config)
 
-    def render(self, html: str) -> RenderedPdf:
+    def render(self, html: str, standard: str = PDF_UA) -> RenderedPdf:
+        """The PDF of this HTML, tagged and identified as `standard` (one of core.models.PDF_STANDARDS) asks."""
+        if standard not in PDF_STANDARDS:
+            raise ValueError(f"unknown PDF standard {standard!r}; one of {', '.join(PDF_STANDARDS)}")
         document = self._layout(html, [self.stylesheet])
         if len(document.pages) == 1:  # page numbers only where there is more than one page
             document = self._layout(html, [self.stylesheet, self.single_page])
-        return RenderedPdf(document.write_pdf(**PDF_OPTIONS), len(document.pages))
+        data = document.write_pdf(pdf_variant=standard, **PDF_OPTIONS)
+        return RenderedPdf(mend(data, layout_of(document), standard), len(document.pages))
 
     def warm_up(self) -> bytes:
         """Lay out and write a small page once: the first letter then renders as fast as the others
@@ -132,3 +160,79 @@ class PdfRenderer:
     def _layout(self, html: str, stylesheets: list[CSS]):
         source = HTML(string=html, base_url=self.fetcher.base_url, url_fetcher=self.fetcher)
         return source.render(stylesheets=stylesheets, font_config=self.font_config)
+
+
+# --- what the layout says that WeasyPrint's structure tree does not (pdf.tagging) ------------------
+# These follow weasyprint.pdf.tags (70): one structure element for each box, but the page, html,
+# body and margin boxes, and line boxes' children in their place; read here, never changed.
+
+
+def layout_of(document) -> Layout:
+    """For each page: how many elements continue at its top from the page before; where the decorative ones are."""
+    pages, before = [], set()
+    for page in document.pages:
+        tops = _tagged(page._page_box)
+        elements: set[int] = set()
+        decorative: list[tuple[int, ...]] = []
+        _walk(tops, (), elements, decorative)
+        pages.append(PageLayout(_continued(tops, before), tuple(decorative)))
+        before = elements
+    return Layout(tuple(pages))
+
+
+def _tagged(box) -> list:
+    """The boxes that stand for `box` among its parent's structure elements (the children of an untagged box)."""
+    if isinstance(box, AbsolutePlaceholder):
+        box = box._box
+    if isinstance(box, boxes.MarginBox):
+        return []
+    untagged = isinstance(box, boxes.PageBox) or (box.element is not None and box.element_tag in ("html", "body"))
+    if untagged and isinstance(box, boxes.ParentBox) and not isinstance(box, boxes.LineBox):
+        return _children(box)
+    return [box]
+
+
+def _children(box) -> list:
+    found = []
+    for child in getattr(box, "children", ()):
+        for inner in child.children if isinstance(child, boxes.LineBox) else [child]:
+            found += _tagged(inner)
+    return found
+
+
+def _is_link(box) -> bool:
+    return box.element is not None and box.element_tag.split(":")[0] == "a"
+
+
+def _decorative(box) -> bool:
+    element = box.element
+    if element is None or isinstance(box, boxes.TextBox):
+        return False
+    return (
+        element.get("aria-hidden") == "true"
+        or element.get("role") in ("presentation", "none")
+        or (box.element_tag == "img" and element.get("alt") == "")
+    )
+
+
+def _walk(level: list, path: tuple[int, ...], elements: set[int], decorative: list[tuple[int, ...]]) -> None:
+    for index, box in enumerate(level):
+        if _decorative(box):
+            decorative.append((*path, index))
+            continue
+        if box.element is not None and not isinstance(box, boxes.TextBox):
+            elements.add(id(box.element))
+        if isinstance(box, boxes.ParentBox):
+            kids = [kid for kid in _children(box) if not (_is_link(box) and isinstance(kid, boxes.TextBox))]
+            _walk(kids, (*path, index), elements, decorative)
+
+
+def _continued(level: list, before: set[int]) -> int:
+    """How many elements down the top of this page continue elements of the page before."""
+    depth = 0
+    while True:
+        level = [box for box in level if not _decorative(box)]
+        if not level or isinstance(level[0], boxes.TextBox) or level[0].element is None or id(level[0].element) not in before:
+            return depth
+        depth += 1
+        level = _children(level[0]) if isinstance(level[0], boxes.ParentBox) else []

@@ -89,7 +89,7 @@ class PdfService:
         if not todo:
             return
         if keep and len(todo) == 1 and (job := next(iter(todo.values()))).html is not None:
-            with self._making_one(self.cache.key(job.html)):
+            with self._making_one(self.cache.key(job.html, job.standard)):
                 ((key, job),) = todo.items()
                 cached = self._cached(job)  # made by another call while this one waited
                 yield from [(key, cached)] if cached is not None else self._run(todo, keep)
@@ -136,7 +136,7 @@ class PdfService:
         """The document made from the cache alone, when its HTML is known and its PDF is there."""
         if job.html is None or self.rebuild or not self.pdf:
             return None
-        key = self.cache.key(job.html)
+        key = self.cache.key(job.html, job.standard)
         cached = self.cache.get(key)
         return None if cached is None else Made(job.html, *cached, key=key)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hmicfrs_letters.core.errors import Problem
-from hmicfrs_letters.core.models import Assessment
+from hmicfrs_letters.core.models import PDF_UA, Assessment
 from hmicfrs_letters.core.state import LetterState, assess
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import LetterInput
@@ -30,6 +30,7 @@ class Job:
     html: str | None = None
     letter: tuple[Assessment, LetterInput] | None = None
     pdf: bool = True
+    standard: str = PDF_UA  # the standard its PDF claims (core.models.PDF_STANDARDS)
 
 
 @dataclass
@@ -87,14 +88,14 @@ def make(job: Job) -> Made:
     assert html is not None
     if not job.pdf:
         return Made(html, state=state)
-    key = _state.cache.key(html)
+    key = _state.cache.key(html, job.standard)
     cached = None if _state.rebuild else _state.cache.get(key)
     if cached is not None:
         return Made(html, *cached, key=key, state=state)
     try:
         if _state.renderer is None:
             raise _state.error or RuntimeError("no PDF renderer")
-        rendered = _state.renderer.render(html)
+        rendered = _state.renderer.render(html, job.standard)
         check_rendered(html, rendered.data, _state.css)  # raises unless the PDF's own text holds the letter
     except Exception as exc:
         return Made(html, problem=Problem(job.source, f"PDF rendering failed: {type(exc).__name__}: {exc}"), state=state)

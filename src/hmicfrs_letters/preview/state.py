@@ -19,7 +19,8 @@ from typing import Any
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.models import SLUG, ApprovalRecord, Category, did_you_mean
 from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.core.state import LetterState, Status, page_limit_plain
+from hmicfrs_letters.core.state import LetterState, page_limit_plain
+from hmicfrs_letters.core.status import STANDING
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import Batch, LetterInput, approval_gaps, load_batch
 from hmicfrs_letters.pdf.service import LETTER_TIME_LIMIT, Job
@@ -109,8 +110,8 @@ class LetterView:
             return "Over the page limit"
         if self.errors:
             return "Put right what is marked"
-        if self.status == "approved":
-            return "Approved"
+        if self.state.status in STANDING:
+            return self.state.title.split(" on ")[0]  # "Approved", "Issued"
         gaps = [key for key, _reason in approval_gaps(letter, assessment)] if assessment else []
         if not letter.values or any(key != "outcome" for key in gaps):
             return "Write the findings" if not letter.values or STANDARD_FIELD in gaps else "Write the missing fields"
@@ -315,7 +316,7 @@ class Preview:
             if view.slug in series.readiness:
                 return series.views.get(view.slug, view), series.readiness[view.slug]
         (paged,) = work.with_pages([view.state])
-        asked = view.state.status is not Status.APPROVED
+        asked = view.state.status not in STANDING
         reasons = work.blockers([view.state])[view.slug] if asked else []
         ready = Readiness(paged.pages, work.assessment.page_limit, tuple(reasons), asked)
         shown = LetterView(paged, view.assessment, view.outcome)
@@ -329,7 +330,7 @@ class Preview:
         """The letter's PDF, made as a build makes it; LetterError when it cannot be (its text fails the check, say)."""
         assert view.html is not None
         work = self.get(view.assessment).loaded()
-        ((_, made),) = work.service.make([(view.slug, Job(view.item.shown, html=view.html))])
+        ((_, made),) = work.service.make([(view.slug, Job(view.item.shown, html=view.html, standard=work.assessment.standard()))])
         if made.problem:
             raise LetterError(made.problem)
         self.pdf_renders += made.rendered
@@ -344,7 +345,7 @@ class Preview:
         state = work.state(item)
         breaks: tuple[str, ...] = ()
         if lay_out and not state.failed:
-            ((_, made),) = work.service.make([(slug, Job(item.shown, html=state.html))], keep=False)
+            ((_, made),) = work.service.make([(slug, Job(item.shown, html=state.html, standard=work.assessment.standard()))], keep=False)
             state = state.with_pages(made.problem or made.pages)
             if made.pdf is not None:
                 breaks = tuple(page_starts(made.pdf))

@@ -26,7 +26,7 @@ from hmicfrs_letters.core.errors import LetterError
 from hmicfrs_letters.core.files import HeldFile, write_atomic, writing
 from hmicfrs_letters.core.models import ApprovalRecord
 from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.core.status import Status
+from hmicfrs_letters.core.status import STANDING
 from hmicfrs_letters.core.validate import LetterInput, read_letter_bytes
 from hmicfrs_letters.workflow.series import Workflow
 from hmicfrs_letters.workflow.yamledit import set_approval
@@ -69,11 +69,11 @@ def approve(
         }
         # What is checked is what these bytes say, not what was on disk when the command started.
         states = {item.slug: work.state(read_letter_bytes(batch, item.slug, held[item.slug].data)) for item in items}  # in the order asked
-        reasons = work.blockers([state for state in states.values() if state.status is not Status.APPROVED])
+        reasons = work.blockers([state for state in states.values() if state.status not in STANDING])
         results = []
         for slug, state in states.items():
             item = state.item
-            result = Approval(item, reasons.get(slug, []), already=state.status is Status.APPROVED)
+            result = Approval(item, reasons.get(slug, []), already=state.status in STANDING)
             if seen is not None and hashlib.sha256(held[slug].data or b"").hexdigest() != seen.get(slug):
                 result.reasons = ["the file changed on disk since it was shown: look at it again before approving it"]
             if result.approved and not result.already:

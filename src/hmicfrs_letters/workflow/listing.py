@@ -34,6 +34,7 @@ def list_json(listed: Sequence[tuple[Workflow, Sequence[LetterState]]], problems
             "name": state.item.letter.recipient.name if state.item.letter else None,
             "outcome": (state.item.letter.outcome or None) if state.item.letter else None,
             "status": str(state.status),
+            "issued": state.item.letter.issued.as_json() if state.item.letter and state.item.letter.issued else None,
             "errors": len(state.errors),
             "warnings": len(state.warnings),
             "file": state.item.shown,

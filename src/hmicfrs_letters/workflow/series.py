@@ -104,7 +104,8 @@ class Workflow:
         from hmicfrs_letters.pdf.service import Job
 
         done = list(states)
-        jobs = ((n, Job(state.item.shown, html=state.html)) for n, state in enumerate(states) if not state.failed)
+        standard = self.assessment.standard()
+        jobs = ((n, Job(state.item.shown, html=state.html, standard=standard)) for n, state in enumerate(states) if not state.failed)
         for n, made in self.service.make(jobs, keep=keep):
             done[n] = done[n].with_pages(made.problem or made.pages)
         return done

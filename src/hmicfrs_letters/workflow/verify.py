@@ -1,4 +1,5 @@
-"""`letters verify`: the PDFs already in the output folder hold their letters' text, as the data gives it now."""
+"""`letters verify`: the PDFs already in the output folder hold their letters' text, as the data gives it now,
+and still claim and hold the standard they are built to (pdf.tagging: PDF/UA-1, and PDF/A in a final build)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from hmicfrs_letters.build.manifest import MANIFEST
 from hmicfrs_letters.core.errors import LetterError, Problem, Severity
 from hmicfrs_letters.core.reading import read_project_file
+from hmicfrs_letters.pdf import tagging
 from hmicfrs_letters.pdf.cache import MAX_ENTRY_BYTES
 from hmicfrs_letters.pdf.verify import describe, missing_passages
 from hmicfrs_letters.workflow.series import Workflow
@@ -57,6 +59,9 @@ def verify_output(work: Workflow, final: bool = False, strict: bool = False) -> 
             continue
         if missing:
             report.problems.append(Problem(shown, f"{item.name}: {describe(missing)}"))
+        unfit = tagging.problems(pdf, work.assessment.standard(final))
+        if unfit:
+            report.problems.append(Problem(shown, f"{item.name}: the PDF is not fit to publish: {'; '.join(unfit)}"))
     return report
 
 

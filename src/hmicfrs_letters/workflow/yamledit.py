@@ -23,7 +23,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.files import write_atomic
 from hmicfrs_letters.core.load import MAX_FILE_BYTES, parse_yaml
-from hmicfrs_letters.core.models import ApprovalRecord
+from hmicfrs_letters.core.models import ApprovalRecord, IssueRecord
 from hmicfrs_letters.core.reading import read_project_text
 
 WIDTH = 96
@@ -118,6 +118,45 @@ def set_approval(raw: bytes, record: ApprovalRecord) -> bytes:
     for start, end, replacement in sorted(edits, reverse=True):
         text = text[:start] + replacement + text[end:]
     return text.encode("utf-8")
+
+
+def set_issued(raw: bytes, record: IssueRecord) -> bytes:
+    """A letter file's bytes with its `issued:` record (replacing one it had), and every other byte as it was.
+
+    The record goes where the old one was, or at the end of the file.
+    """
+    text = raw.decode("utf-8")
+    newline = "\r\n" if "\r\n" in text else "\n"
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    keys = {key.value: (key, value) for key, value in root.value if isinstance(key, yaml.ScalarNode)}
+    indent = " " * next(iter(keys.values()))[0].start_mark.column if keys else ""
+
+    def listed(name: str, items: tuple[str, ...]) -> list[str]:
+        return [f"{indent}  {name}: []"] if not items else [f"{indent}  {name}:", *(f"{indent}    - {_scalar(a)}" for a in items)]
+
+    block = newline.join(
+        [
+            "issued:",
+            f"{indent}  on: {record.on.isoformat()}",
+            f"{indent}  by: {_scalar(record.by)}",
+            *listed("to", record.to),
+            *listed("cc", record.cc),
+            f"{indent}  message_id: {_scalar(record.message_id)}",
+            f"{indent}  sha256: {_scalar(record.sha256)}",
+        ]
+    )
+    if "issued" in keys:
+        key, value = keys["issued"]
+        end = _end(value)
+        while end > key.start_mark.index and text[end - 1] in "\r\n":
+            end -= 1
+        return (text[: key.start_mark.index] + block + text[end:]).encode("utf-8")
+    body = text.rstrip("\r\n")
+    if body.endswith("..."):  # an end-of-document marker stays the last line
+        body, marker = body[:-3].rstrip("\r\n"), newline + "..."
+    else:
+        marker = ""
+    return (body + newline + indent + block + marker + newline).encode("utf-8")
 
 
 def _scalar(text: str) -> str:

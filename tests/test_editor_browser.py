@@ -154,6 +154,16 @@ def test_every_page_passes_axe_and_reflows_without_scrolling_sideways(browser: B
         page.locator("#save-button").click()
         page.wait_for_load_state("networkidle")
         _look(page, found, wide, "conflict")
+        # The question asked before typed findings are replaced, and a refused approval's error summary.
+        page.goto(server.url + KENT)
+        page.locator("#control-findings").fill("Typed, not saved.")
+        page.locator("#start-button").click()
+        page.wait_for_load_state("networkidle")
+        _look(page, found, wide, "start asks")
+        page.goto(server.url + KENT)
+        page.locator("#approve-button").click()
+        page.wait_for_load_state("networkidle")
+        _look(page, found, wide, "approve refused")
     context.close()
     _assert_no_violations_and_no_sideways_scrolling(found, wide)
 

@@ -1,22 +1,60 @@
-"""Tracked changes, word by word, as the preview shows findings against a standard or approved text."""
+"""Tracked changes, as the preview shows findings against a standard or approved text: the text as it
+prints, changes grouped into phrases, white space and line wrapping no change."""
 
 from __future__ import annotations
 
-from hmicfrs_letters.preview.compare import tracked_changes
+import re
+
+from hmicfrs_letters.preview.compare import tracked_changes, unchanged
+
+OUT = '<del><span class="visually-hidden">taken out: </span>'
+IN = '<ins><span class="visually-hidden">put in: </span>'
 
 
-def test_words_taken_out_and_put_in_are_marked_and_paragraphs_kept():
+def test_a_rewritten_phrase_is_one_deletion_and_one_insertion_and_paragraphs_are_kept():
     old = "Your plans did not reflect the strategy.\n\nThe second paragraph stays."
     new = "Your plans reflected the national strategy.\n\nThe second paragraph stays.\n\nA new one."
     assert tracked_changes(old, new) == (
-        "<p>Your plans <del>did not reflect</del><ins>reflected</ins> the<ins> national</ins> strategy.</p>"
-        "<p>The second paragraph stays.</p><p><ins>A new one.</ins></p>"
+        f"<p>Your plans {OUT}did not reflect the</del>{IN}reflected the national</ins> strategy.</p> "
+        f"<p>The second paragraph stays.</p> <p>{IN}A new one.</ins></p>"
     )
+
+
+def test_a_rewritten_sentence_never_alternates_word_by_word():
+    old = "Your plans were a good start and covered the main risks. They named an owner."
+    new = "We found your plans thorough: they covered the main risks well. They named an owner."
+    changes = tracked_changes(old, new)
+    assert changes == (
+        f"<p>{OUT}Your plans were a good start and</del>{IN}We found your plans thorough: they</ins> covered the main risks"
+        f" {IN}well</ins>. They named an owner.</p>"
+    )
+    between = re.findall(r"</(?:del|ins)>(.*?)<(?:del|ins)>", str(changes))
+    assert all(part == "" or len(re.findall(r"\w+", part)) >= 3 for part in between), between
+
+
+def test_markdown_shows_as_it_prints_not_raw():
+    old = "Your plans were a *good start*.\n\n- one\n- two"
+    new = "Your plans were a *good start*.\n\n- one\n- two\n- three"
+    changes = tracked_changes(old, new)
+    assert "<em>good start</em>" in changes and "*" not in changes
+    assert re.sub(r"\s", "", changes).endswith(f"<li>two</li><li>{IN}three</ins></li></ul>".replace(" ", "").replace("\n", ""))
+
+
+def test_white_space_and_line_wrapping_are_no_change():
+    old = "One sentence, wrapped\nby an editor   here."
+    new = "One sentence, wrapped by an editor here."
+    assert unchanged(old, new) and "<del>" not in tracked_changes(old, new) and "<ins>" not in tracked_changes(old, new)
+    assert not unchanged("One.", "One.\n\nTwo.")
 
 
 def test_the_same_text_has_no_marks_and_both_texts_are_escaped():
     assert tracked_changes("Same words.", "Same words.") == "<p>Same words.</p>"
-    assert tracked_changes("a <b>", "a <script>") == "<p>a <del>&lt;b&gt;</del><ins>&lt;script&gt;</ins></p>"
+    assert tracked_changes("a <b>", "a <script>") == f"<p>a &lt;{OUT}b</del>{IN}script</ins>&gt;</p>"
+
+
+def test_emphasis_inside_a_change_is_part_of_the_one_insertion():
+    changes = tracked_changes("Your plans were good.", "Our *new* plans were good.")
+    assert changes == f"<p>{OUT}Your</del>{IN}Our <em>new</em></ins> plans were good.</p>"
 
 
 def _texts(marked: str) -> tuple[str, str]:
@@ -25,7 +63,8 @@ def _texts(marked: str) -> tuple[str, str]:
     import re
 
     def strip(kept: str, dropped: str) -> str:
-        text = re.sub(rf"<{dropped}>.*?</{dropped}>", "", marked, flags=re.DOTALL)
+        text = re.sub(r'<span class="visually-hidden">.*?</span>', "", marked)
+        text = re.sub(rf"<{dropped}>.*?</{dropped}>", "", text, flags=re.DOTALL)
         text = text.replace("</p><p>", "\n\n")
         return html.unescape(re.sub(r"<[^>]+>", "", text))
 
@@ -56,7 +95,7 @@ def test_one_edit_in_a_long_text_is_marked_word_by_word():
     new = old[:cut] + " inserted here" + old[cut:]
     marked = tracked_changes(old, new)
     assert marked.count("<ins>") == 1 and "<del>" not in marked
-    assert marked.split("<ins>")[1].split("</ins>")[0].strip() == "inserted here"
+    assert marked.split("<ins>")[1].split("</ins>")[0].split("</span>")[-1].strip() == "inserted here"
 
 
 def test_texts_past_the_limit_are_shown_unmarked_with_a_note():

@@ -6,6 +6,7 @@ and reflows at 320 pixels without scrolling sideways."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def tab_to(page: Page, element_id: str, limit: int = 80) -> None:
 def test_a_pending_letter_to_an_approved_verified_pdf_with_the_keyboard_alone(page: Page, project: Path):
     with running(project) as server:
         page.goto(server.url + KENT)
-        tab_to(page, "start-outcome")
+        tab_to(page, "control-outcome")
+        page.keyboard.press("ArrowDown")  # from Pending (first) past the first outcome to
         page.keyboard.press("ArrowDown")  # Plans in place, implementation not yet commenced
         tab_to(page, "start-button")
         page.keyboard.press("Enter")
@@ -51,9 +53,10 @@ def test_a_pending_letter_to_an_approved_verified_pdf_with_the_keyboard_alone(pa
         tab_to(page, "save-button")
         page.keyboard.press("Enter")
         expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
-        expect(page.locator("#approve-why")).to_have_text("Every check passes: letters approve would approve it today.")
+        expect(page.locator("#approve-why")).to_have_text("Every check passes: it is ready to approve.")
+        expect(page.locator("#control-by")).to_have_value("")  # asked for, never guessed
 
-        tab_to(page, "approve-by")
+        tab_to(page, "control-by")
         page.keyboard.type("Jane Smith")
         tab_to(page, "approve-button")
         page.keyboard.press("Enter")
@@ -79,11 +82,13 @@ def test_a_save_that_meets_a_change_on_disk_shows_both_and_loses_neither(page: P
         expect(page.locator("#live")).to_have_text("Changed on disk: saving will show both versions", timeout=10_000)
         expect(page.locator("#control-findings")).to_have_value("Mine, typed in the page.")  # what was typed stays
         page.locator("#save-button").click()
-        expect(page.get_by_role("heading", name="The letter's file changed since this page showed it")).to_be_visible()
-        expect(page.locator("#theirs")).to_have_value(theirs.decode())
-        expect(page.locator("#mine")).to_contain_text("Mine, typed in the page.")
+        expect(page.get_by_role("heading", name="Someone else saved this letter while you were editing it")).to_be_visible()
+        expect(page.locator(".error-summary")).to_be_focused()  # GOV.UK: the summary receives the focus
+        expect(page.locator("#theirs-1")).to_contain_text("Theirs, saved in an editor,")
+        expect(page.locator("#mine-1")).to_contain_text("Mine, typed in the page.")
         assert path.read_bytes() == theirs
-        page.get_by_role("button", name="Save mine over the version on disk").click()
+        page.get_by_label("Use mine").check()
+        page.get_by_role("button", name="Save my choices").click()
         expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
     assert "Mine, typed in the page." in path.read_text()
 
@@ -149,6 +154,16 @@ def test_every_page_passes_axe_and_reflows_without_scrolling_sideways(browser: B
         page.locator("#save-button").click()
         page.wait_for_load_state("networkidle")
         _look(page, found, wide, "conflict")
+        # The question asked before typed findings are replaced, and a refused approval's error summary.
+        page.goto(server.url + KENT)
+        page.locator("#control-findings").fill("Typed, not saved.")
+        page.locator("#start-button").click()
+        page.wait_for_load_state("networkidle")
+        _look(page, found, wide, "start asks")
+        page.goto(server.url + KENT)
+        page.locator("#approve-button").click()
+        page.wait_for_load_state("networkidle")
+        _look(page, found, wide, "approve refused")
     context.close()
     _assert_no_violations_and_no_sideways_scrolling(found, wide)
 
@@ -164,3 +179,49 @@ def test_the_built_index_overview_and_home_pass_axe_and_reflow(browser: Browser,
         _look(page, found, wide, name)
     context.close()
     _assert_no_violations_and_no_sideways_scrolling(found, wide)
+
+
+def test_leaving_with_unsaved_text_and_starting_over_it_ask_first_with_the_keyboard_alone(page: Page, project: Path):
+    with running(project) as server:
+        page.goto(server.url + KENT)
+        tab_to(page, "control-findings")
+        page.keyboard.type("My own words, not yet saved.")
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
+        page.get_by_role("link", name="All letters").click()
+        expect(page).to_have_url(server.url + KENT)  # stayed: the browser asked first
+        assert dialogs == ["beforeunload"]
+
+        tab_to(page, "start-button")
+        page.keyboard.press("Enter")
+        expect(page.locator("#ask")).to_be_focused()  # the question takes the focus
+        expect(page.locator("#ask")).to_contain_text("Starting the draft replaces what you typed")
+        expect(page.locator("#control-findings")).to_have_value("My own words, not yet saved.")
+        page.keyboard.press("Tab")  # the safe choice comes first
+        expect(page.get_by_role("button", name="Keep what I typed and save it")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    assert "My own words, not yet saved." in letter_file(project, "kent").read_text()
+
+
+def test_compare_after_a_change_shows_the_text_as_it_prints_a_rewritten_sentence_as_one_change(page: Page, project: Path):
+    url = "apsp-2017/letters/cumbria"
+    with running(project) as server:
+        page.goto(server.url + url)
+        page.locator("#control-by").fill("Jane Smith")
+        page.locator("#approve-button").click()
+        expect(page.get_by_role("status").filter(has_text="Approved")).to_be_visible()
+        findings = page.locator("#control-findings").input_value()
+        rewritten = findings.replace(
+            "Your plans submitted in response to our recommendation", "The plans you sent us in reply to our *recommendation*"
+        )
+        page.locator("#control-findings").fill(rewritten)
+        page.locator("#save-button").click()
+        page.get_by_role("button", name="Save and withdraw the approval").click()
+        expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+        page.get_by_role("link", name=re.compile("^Compare")).click()
+        approved = page.locator("h3:has-text('Against the version last approved') + .changes")
+        expect(approved.locator("del")).to_have_count(1)
+        expect(approved.locator("ins")).to_have_count(1)
+        expect(approved.locator("ins em")).to_have_text("recommendation")
+        assert "*" not in approved.inner_text()

@@ -72,13 +72,33 @@ def test_index_lists_every_force_with_outcome_status_and_problems(client, projec
     # Kent: pending and draft, and the three warnings `letters check` prints for it.
     assert len(check_lines(project, "kent")) == 3
     kent = response.text[response.text.index(">Kent Police<") :].split("</tr>")[0]
-    assert 'data-label="Outcome">Pending</td>' in kent and ">draft</span>" in kent and "0 errors, 3 warnings" in kent
+    assert 'data-label="Outcome">Pending</td>' in kent and ">Draft</span>" in kent and "0 errors, 3 warnings" in kent
+    assert 'data-label="Next step">Write the findings</td>' in kent
+
+
+def test_index_says_each_letters_next_step_in_words(client, preview, project):
+    page = client.get("/").text
+    step = {re.search(r'rowheader">(?:<a [^>]*>)?([^<]+)', r)[1]: r for r in page.split('<tr role="row" data-name')[1:]}
+    assert 'data-label="Next step">Approved</td>' in step["Cleveland Police"]
+    assert 'data-label="Next step">Ready to approve</td>' in step["Cumbria Constabulary"]
+    path = letter_file(project, "cleveland")
+    save(preview, path, path.read_text().replace("Your plans", "Their plans", 1))
+    assert 'data-label="Next step">Changed since approval: approve again</td>' in client.get("/").text
+
+
+def test_index_search_finds_a_letter_by_part_of_its_name_without_a_script(client):
+    page = client.get("/")
+    assert '<input type="search" id="letter-search" name="q" value=""' in page.text
+    found = rows(client.get("/", params={"q": "kent"}).text)
+    assert len(found) == 1 and "Kent Police" in found[0]
+    assert len(rows(client.get("/", params={"q": "north york"}).text)) == 1
+    assert 'Showing <span id="shown-count">0</span> of 43' in client.get("/", params={"q": "atlantis"}).text
 
 
 def test_index_filters_and_sorts(client, preview, project):
     approved = client.get("/", params={"status": "approved"}).text
     assert [r.split(">")[2].split("<")[0] for r in rows(approved)] == ["Cleveland Police", "North Yorkshire Police"]
-    assert "Showing 2 of 43 letters" in approved
+    assert 'Showing <span id="shown-count">2</span> of 43 letters' in approved
     pending = rows(client.get("/", params={"outcome": "pending"}).text)
     assert 0 < len(pending) < 43 and not any("Cleveland" in r for r in pending)
 
@@ -103,8 +123,9 @@ def test_problem_counts_are_those_of_letters_check(project, preview):
 def test_letter_page_shows_its_problems_a_pdf_link_and_the_letter_frame(client, project):
     page = client.get("/apsp-2017/letters/kent")
     assert page.status_code == 200
-    for line in check_lines(project, "kent"):
-        assert f'<li class="warning">{escape(line)}</li>' in page.text
+    for line in check_lines(project, "kent"):  # each in plain words, its `letters check` line behind "Details"
+        assert f'<p class="technical-line">{escape(line)}</p></details>' in page.text
+    assert '<li class="warning"><span class="visually-hidden">Warning: </span>The outcome is not chosen yet:' in page.text
     assert '<a href="/apsp-2017/letters/kent.pdf">PDF<span class="visually-hidden"> of the letter to Kent Police</span></a>' in page.text
     assert (
         '<iframe id="letter" title="The letter to Kent Police" src="/apsp-2017/letters/kent.html" sandbox="allow-same-origin">' in page.text
@@ -116,10 +137,10 @@ def test_letter_page_shows_the_approval_its_pages_and_what_approve_would_say(cli
     kent = client.get("/apsp-2017/letters/kent").text
     assert "<dt>Status</dt><dd>Draft</dd>" in kent
     assert "<dt>Pages</dt><dd>2 of at most 2</dd>" in kent
-    assert "would refuse it today:" in kent
-    assert '<li class="check failed"><span class="visually-hidden">Not passed: </span>&#39;findings&#39; is not written</li>' in kent
+    assert "It cannot be approved yet:" in kent
+    assert '<li class="check failed"><span class="visually-hidden">Not passed: </span>Write the findings.</li>' in kent
     cumbria = client.get("/apsp-2017/letters/cumbria").text
-    assert "would approve it today" in cumbria
+    assert "Every check passes: it is ready to approve." in cumbria
 
     assert CliRunner().invoke(cli, ["--project", str(project), "approve", "cumbria", "--by", "Jane Smith"]).exit_code == 0
     path = letter_file(project, "cumbria")
@@ -135,8 +156,9 @@ def test_letter_page_shows_the_approval_its_pages_and_what_approve_would_say(cli
     assert '<span class="badge changed">Changed since approval: not approved</span>' in changed  # said in words, not by colour alone
     assert "<dt>Status</dt><dd>Changed since approval: not approved</dd>" in changed
     assert "<dt>Last approved</dt><dd>by Jane Smith" in changed
-    assert escape(f"changed since it was approved by Jane Smith on {today.isoformat()}") in changed  # among its problems
-    assert "would approve it today" in changed  # approving it again is what it needs
+    assert escape(f"changed since it was approved by Jane Smith on {today.isoformat()}") in changed  # among its problems' details
+    assert f"Changed since it was approved by Jane Smith on {today:%-d %B %Y}: approve it again" in changed  # in plain words
+    assert "Every check passes: it is ready to approve." in changed  # approving it again is what it needs
 
 
 def test_letter_frame_is_the_letter_as_built(client, preview):

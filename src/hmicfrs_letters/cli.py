@@ -659,6 +659,15 @@ def serve(
     timeout: Annotated[
         float, typer.Option("--timeout", min=1, help="Seconds a letter's PDF may take before it fails and its worker is replaced.")
     ] = LETTER_TIME_LIMIT,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            envvar="LETTERS_USER",
+            metavar="NAME",
+            help="Who approves from this preview (or LETTERS_USER); without it, each browser is asked once for a name.",
+        ),
+    ] = None,
 ) -> None:
     """Preview the letters in a browser, refreshed as you edit data/ and templates/.
 
@@ -672,7 +681,7 @@ def serve(
     from hmicfrs_letters.preview.server import Server, is_loopback
 
     with _reporting():
-        server = Server(_project(ctx), assessment or (), host, port, allow_hosts=allow_host or (), timeout=timeout)
+        server = Server(_project(ctx), assessment or (), host, port, allow_hosts=allow_host or (), timeout=timeout, user=user)
     if not is_loopback(host):
         typer.secho(
             f"Warning: listening on {host}: anyone who can reach this machine can read the drafts, which are confidential.",

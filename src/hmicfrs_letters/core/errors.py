@@ -26,6 +26,9 @@ class Problem:
     detail: str = field(default="", compare=False)
     # The top-level key of the file it concerns, where there is one: the preview shows it by that field.
     key: str = field(default="", compare=False)
+    # The same problem in the words of the people who write letters (the preview's letter page): no file,
+    # line, key, slug or command. Empty where only the data team can act on it.
+    plain: str = field(default="", compare=False)
 
     @property
     def is_error(self) -> bool:
@@ -41,6 +44,27 @@ class Problem:
                 place += f":{self.column}"
         prefix = "warning: " if self.severity is Severity.WARNING else ""
         return f"{place}: {prefix}{visible(self.message)}"
+
+
+class Said(str):
+    """A reason as the command line says it (the string itself), with `plain`: the same for the letter page,
+    and `key`: the letter's key it is about, where there is one."""
+
+    plain: str
+    key: str
+
+    def __new__(cls, technical: str, plain: str, key: str = "") -> Said:
+        said = super().__new__(cls, technical)
+        said.plain, said.key = plain, key
+        return said
+
+    def __reduce__(self) -> tuple[type[Said], tuple[str, str, str]]:
+        return (Said, (str(self), self.plain, self.key))
+
+
+def plain(said: Problem | str) -> str:
+    """The plain words of a problem or a reason; '' when it has none (only the technical line says it)."""
+    return said.plain if isinstance(said, Problem) else getattr(said, "plain", "")
 
 
 class LetterError(Exception):

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hmicfrs_letters.core.approval import html_fingerprint
-from hmicfrs_letters.core.errors import LetterError, Problem, Severity
+from hmicfrs_letters.core.errors import LetterError, Problem, Said, Severity, plain
 from hmicfrs_letters.core.models import APPROVED, PENDING, Assessment, FieldSpec
 from hmicfrs_letters.core.render import render_letter
 from hmicfrs_letters.core.status import ISSUED_TITLE, STANDING, TITLES, Status
@@ -123,7 +123,11 @@ class LetterState:
         if pages is None or self.item.letter is None or self.assessment is None:
             return self
         over = page_limit_message(self.assessment, self.name, pages)
-        extra = (Problem(self.item.shown, over),) if over else ()
+        extra = (
+            (Problem(self.item.shown, over, key=_longest_field(self.assessment), plain=page_limit_plain(self.assessment, pages)),)
+            if over
+            else ()
+        )
         return dataclasses.replace(self, pages=pages, problems=(*self.problems, *extra))
 
     def refusal(self) -> list[str]:
@@ -150,6 +154,16 @@ def page_limit_message(assessment: Assessment, name: str, pages: int) -> str | N
         f"{name}: the letter has {pages} pages, over the limit of {assessment.page_limit} "
         f"(page_limit in data/assessments/{assessment.slug}.yaml); shorten the findings"
     )
+
+
+def page_limit_plain(assessment: Assessment, pages: int) -> str:
+    """The page limit's problem in the letter page's words."""
+    return f"The letter has {pages} pages, over the limit of {assessment.page_limit}: shorten the {_longest_field(assessment) or 'text'}."
+
+
+def _longest_field(assessment: Assessment) -> str:
+    """The field the page limit is shown on: the first Markdown one (the findings), where one is."""
+    return next((spec.name for spec in assessment.fields if spec.type == "markdown"), "")
 
 
 def assess(templates: Templates, assessment: Assessment, item: LetterInput) -> LetterState:
@@ -188,9 +202,11 @@ def _approval_problem(item: LetterInput, html: str, assessment: Assessment) -> P
             item.shown,
             f"'status: approved' without an approval record; approve it with `letters approve {item.slug}`, or set it back to draft",
             line,
+            plain="Marked approved, but no one's approval is recorded: approve it again, or set it back to draft.",
         )
     if html_fingerprint(html, assessment.wording_sha256) != record.sha256:
-        return Problem(item.shown, f"changed since it was approved by {record.by} on {record.on.isoformat()}: {AGAIN}", line)
+        said = f"Changed since it was approved by {record.by} on {record.on:%-d %B %Y}: approve it again, or set it back to draft."
+        return Problem(item.shown, f"changed since it was approved by {record.by} on {record.on.isoformat()}: {AGAIN}", line, plain=said)
     return None
 
 
@@ -223,7 +239,7 @@ def approval_blockers(state: LetterState, assessment: Assessment, wording_locked
     `wording_locked`: whether the templates' fixed wording is the approved one. The page limit
     counts once the state has its pages (LetterState.with_pages).
     """
-    reasons = [p.message if p.path == state.item.shown else str(p) for p in state.problems if p.is_error]
+    reasons: list[str] = [Said(p.message if p.path == state.item.shown else str(p), plain(p), p.key) for p in state.problems if p.is_error]
     letter = state.item.letter
     if letter is None or state.html is None:
         return reasons
@@ -231,10 +247,17 @@ def approval_blockers(state: LetterState, assessment: Assessment, wording_locked
     if letter.is_draft:  # an approved letter's gaps are errors of its file already
         reasons += [reason for _key, reason in gaps]
     if not wording_locked:
-        reasons.append("the fixed wording is not the approved wording (see `letters check`)")
+        said = "The letter's fixed wording has changed since it was agreed: the data team must approve the new wording first."
+        reasons.append(Said("the fixed wording is not the approved wording (see `letters check`)", said))
     if not gaps and _TEMPLATE_PLACEHOLDER.search(state.html):
-        named = ", ".join(f"'{spec.name}' ({spec.title})" for spec in printed_placeholders(state.html, assessment))
-        reasons.append(f"the letter still shows a placeholder for {named}" if named else "the letter still shows a placeholder")
+        specs = printed_placeholders(state.html, assessment)
+        named = ", ".join(f"'{spec.name}' ({spec.title})" for spec in specs)
+        titles = ", ".join(spec.title for spec in specs)
+        reasons.append(
+            Said(f"the letter still shows a placeholder for {named}", f"The letter still shows a placeholder for {titles}: fill it in.")
+            if named
+            else Said("the letter still shows a placeholder", "The letter still shows a placeholder: fill in what it marks.")
+        )
     return reasons
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hmicfrs_letters.core import findings
 from hmicfrs_letters.core.chars import UNEXTRACTABLE, unextractable_message
-from hmicfrs_letters.core.errors import LetterError, Problem, Severity
+from hmicfrs_letters.core.errors import LetterError, Problem, Said, Severity
 from hmicfrs_letters.core.load import Document, load_bytes, load_yaml
 from hmicfrs_letters.core.models import INVALID, MAX_FIELD_CHARS, PENDING, SLUG, Assessment, Letter, Recipient, RecipientList, did_you_mean
 from hmicfrs_letters.core.project import Project
@@ -248,29 +248,37 @@ def _read_letter(
     return item
 
 
-def approval_gaps(letter: Letter, assessment: Assessment) -> list[tuple[str, str]]:
-    """What keeps a letter's content from being approved, as (the key of its file, the reason).
+def approval_gaps(letter: Letter, assessment: Assessment) -> list[tuple[str, Said]]:
+    """What keeps a letter's content from being approved, as (the key of its file, the reason; its `plain` for the letter page).
 
     The one set of these rules: `letters check` reports them for an approved letter, `letters
     approve` refuses with them, and a final build therefore finds none in what it issues.
     """
     gaps = []
     if letter.outcome == PENDING:
-        gaps.append(("outcome", f"the outcome is pending; set 'outcome' to one of: {', '.join(c.key for c in assessment.categories)}"))
+        technical = f"the outcome is pending; set 'outcome' to one of: {', '.join(c.key for c in assessment.categories)}"
+        gaps.append(("outcome", Said(technical, "Choose the outcome: the letter cannot be approved while it is pending.", "outcome")))
     for spec in assessment.fields:
         if spec.required and spec.default is None and letter.value(spec.name) is None:
-            gaps.append((spec.name, f"'{spec.name}' is not written"))
+            gaps.append((spec.name, Said(f"'{spec.name}' is not written", f"Write the {_called(spec.title)}.", spec.name)))
     gaps += placeholder_gaps(letter, assessment)
     return gaps
 
 
-def placeholder_gaps(letter: Letter, assessment: Assessment) -> list[tuple[str, str]]:
+def placeholder_gaps(letter: Letter, assessment: Assessment) -> list[tuple[str, Said]]:
     """The approval rule on placeholders left in a letter's text ('[date]', 'TODO'): (field, why) for each field that has one."""
     gaps = []
     for spec in assessment.fields:
         if spec.type in ("text", "markdown") and (marks := findings.placeholders(letter.text(spec.name))):
-            gaps.append((spec.name, f"'{spec.name}' holds a placeholder: {', '.join(repr(m) for m in marks)}"))
+            quoted = ", ".join(repr(m) for m in marks)
+            said = f"Replace {', '.join(f'“{m}”' for m in marks)} in the {_called(spec.title)} with what it stands for."
+            gaps.append((spec.name, Said(f"'{spec.name}' holds a placeholder: {quoted}", said, spec.name)))
     return gaps
+
+
+def _called(title: str) -> str:
+    """A field's label as it reads inside a sentence: "Findings" -> "findings", "Chief officer's name" kept but lower-cased first."""
+    return title[:1].lower() + title[1:] if title[1:2].islower() or len(title) == 1 else title
 
 
 def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[Problem]:
@@ -279,36 +287,57 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
     for spec in assessment.fields:
         text = letter.text(spec.name)
         if len(text) > MAX_FIELD_CHARS:
-            return [doc.problem(f"'{spec.name}' is {len(text):,} characters long; the limit is {MAX_FIELD_CHARS:,}", spec.name)]
+            said = f"The {_called(spec.title)} is {len(text):,} characters long, over the limit of {MAX_FIELD_CHARS:,}: shorten it."
+            return [doc.problem(f"'{spec.name}' is {len(text):,} characters long; the limit is {MAX_FIELD_CHARS:,}", spec.name, plain=said)]
     if not letter.is_draft:
         gaps = approval_gaps(letter, assessment)
-        problems += [_at(doc, key, f"approved, but {reason}; fix it or set 'status: draft'") for key, reason in gaps]
+        problems += [
+            _at(
+                doc, key, f"approved, but {reason}; fix it or set 'status: draft'", plain=f"{reason.plain} Or set the letter back to draft."
+            )
+            for key, reason in gaps
+        ]
     for spec in assessment.fields:
         if spec.type != "markdown" or letter.value(spec.name) is None:
             continue
+        called = _called(spec.title)
         converted = findings.convert(letter.text(spec.name))
         if converted.too_deep:
             problems.append(
                 doc.problem(
-                    f"'{spec.name}' nests quotes or lists more than {findings.MAX_NESTING} levels deep; make them flatter", spec.name
+                    f"'{spec.name}' nests quotes or lists more than {findings.MAX_NESTING} levels deep; make them flatter",
+                    spec.name,
+                    plain=f"The {called} has lists or quotes inside each other more than {findings.MAX_NESTING} deep: make them flatter.",
                 )
             )
         if converted.has_image:
-            problems.append(doc.problem(f"'{spec.name}' may not contain images", spec.name))
+            problems.append(doc.problem(f"'{spec.name}' may not contain images", spec.name, plain=f"Take the image out of the {called}."))
         if converted.has_top_heading:
             problems.append(
-                doc.problem(f"'{spec.name}' has a '#' heading: the subject is the letter's only one; use '##' to '####'", spec.name)
+                doc.problem(
+                    f"'{spec.name}' has a '#' heading: the subject is the letter's only one; use '##' to '####'",
+                    spec.name,
+                    plain=f"The {called} has a top-level heading (one “#”): the letter's subject is its only one. "
+                    "Start a heading with two to four “#” instead.",
+                )
             )
         if converted.has_control:
-            problems.append(doc.problem(f"'{spec.name}' writes a control character as a character reference (&#…;); remove it", spec.name))
+            problems.append(
+                doc.problem(
+                    f"'{spec.name}' writes a control character as a character reference (&#…;); remove it",
+                    spec.name,
+                    plain=f"The {called} has an invisible control character written as a code (&#…;): remove it.",
+                )
+            )
         for char in dict.fromkeys(UNEXTRACTABLE.findall(findings.shown_text(converted))):
             if char not in letter.text(spec.name):  # written as a character reference (&#xFB01;): loading the YAML could not see it
-                problems.append(doc.problem(unextractable_message(char), spec.name))
+                problems.append(doc.problem(unextractable_message(char), spec.name, plain=f"The {called}: {unextractable_message(char)}."))
         if converted.has_raw_html:
             problems.append(
                 doc.problem(
                     f"'{spec.name}' contains HTML tags; they are printed as typed, not as markup (use Markdown)",
                     spec.name,
+                    plain=f"The {called} has HTML tags: they print as typed. Format the text as “How to format the text” shows.",
                     severity=Severity.WARNING,
                 )
             )
@@ -321,21 +350,28 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
                 f"write it as a literal block ('{name}: |') to keep them",
                 line,
                 severity=Severity.WARNING,
+                key=str(path[0]),
+                plain="Its paragraphs and list items run together as one paragraph in the letter: save it from this page to keep them.",
             )
         )
     if letter.is_draft:
-        problems.append(doc.problem("draft: not yet approved", "status", severity=Severity.WARNING))
+        problems.append(doc.problem("draft: not yet approved", "status", severity=Severity.WARNING, plain="A draft: not approved yet."))
         if letter.outcome == PENDING:
-            problems.append(doc.problem("outcome pending: the letter shows a placeholder for it", "outcome", severity=Severity.WARNING))
+            said = "The outcome is not chosen yet: the letter shows a placeholder for it."
+            problems.append(
+                doc.problem("outcome pending: the letter shows a placeholder for it", "outcome", severity=Severity.WARNING, plain=said)
+            )
         for spec in assessment.fields:
             if spec.required and spec.default is None and letter.value(spec.name) is None:
-                problems.append(_at(doc, spec.name, f"'{spec.name}' not written yet: the letter shows a placeholder", Severity.WARNING))
+                message, said = f"'{spec.name}' not written yet: the letter shows a placeholder", f"Write the {_called(spec.title)}."
+                problems.append(_at(doc, spec.name, message, Severity.WARNING, plain=said))
         # Caught while drafting, by the rule `letters approve` applies, not first at approval.
         for key, reason in placeholder_gaps(letter, assessment):
-            problems.append(_at(doc, key, f"{reason}; `letters approve` refuses the letter until it is replaced", Severity.WARNING))
+            message = f"{reason}; `letters approve` refuses the letter until it is replaced"
+            problems.append(_at(doc, key, message, Severity.WARNING, plain=f"{reason.plain} The letter cannot be approved until then."))
     return problems
 
 
-def _at(doc: Document, key: str, message: str, severity: Severity = Severity.ERROR) -> Problem:
+def _at(doc: Document, key: str, message: str, severity: Severity = Severity.ERROR, plain: str = "") -> Problem:
     """A problem at the key's line, or with no line when the file lacks the key: its first line would point at something else."""
-    return Problem(doc.path, message, doc.line(key) if key in doc.data else None, severity=severity, key=key)
+    return Problem(doc.path, message, doc.line(key) if key in doc.data else None, severity=severity, key=key, plain=plain)

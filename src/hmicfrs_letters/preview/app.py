@@ -140,7 +140,7 @@ def index(request: Request) -> Response:
         return page(
             request, "index.html.j2", 500, series=series, several=several, assessment=None, failure=series.failure, problems=series.failure
         )
-    filters = {name: request.query_params.get(name, "") for name in ("outcome", "status", "sort")}
+    filters = {name: request.query_params.get(name, "")[:200] for name in ("q", "outcome", "status", "sort")}
     views = series.all_views()
     assessment = series.batch.assessment
     return page(

@@ -11,9 +11,10 @@ silently: a file changed since the page was made is a conflict, shown with both 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -21,16 +22,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.errors import LetterError, Problem, plain
 from hmicfrs_letters.core.files import read_data_file
 from hmicfrs_letters.core.load import parse_yaml
 from hmicfrs_letters.core.models import PENDING, Assessment, Category
+from hmicfrs_letters.preview import conflict as choosing
 from hmicfrs_letters.preview import forms
-from hmicfrs_letters.preview.compare import tracked_changes
+from hmicfrs_letters.preview.compare import tracked_changes, unchanged
 from hmicfrs_letters.preview.responses import page, problems_page, view_of
 from hmicfrs_letters.preview.state import LetterView, Preview
-from hmicfrs_letters.workflow.approve import approve, default_approver
-from hmicfrs_letters.workflow.edit import Conflict, letter_file, save, set_draft
+from hmicfrs_letters.workflow.approve import approve
+from hmicfrs_letters.workflow.edit import Conflict, edited, letter_file, save, set_draft
 from hmicfrs_letters.workflow.new import STANDARD_FIELD, new_letter
 from hmicfrs_letters.workflow.series import Workflow
 
@@ -40,9 +42,35 @@ DONE = {
     "saved": "Saved.",
     "approved": "Approved: the letter is ready to issue.",
     "draft": "Set back to draft.",
+    "kept": "Nothing saved: the approved letter is as it was.",
     "started": "Draft started from the outcome's standard findings. Make them this letter's own, then save.",
 }
 _NO_STORE = {"Cache-Control": "no-store"}
+# The approver's name, remembered by the browser that gave it (never guessed from the machine's git identity).
+APPROVER_COOKIE = "letters-approver"
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A question the page asks before something is lost; the server does nothing until the form posts `confirm`."""
+
+    heading: str
+    text: str
+    confirm: str  # the value of the form's `confirm` that says yes
+    action: str  # what yes does
+    yes: str
+    safe_action: str  # what the safe choice (the primary button) does
+    safe: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why an action was not done: what the page says, the problems to mark, or a question to ask first."""
+
+    failed: str | None = None
+    problems: Sequence[Problem] | None = None
+    ask: Ask | None = None
+    reasons: Sequence[Mapping[str, str]] = ()
 
 
 def _preview(request: Request) -> Preview:
@@ -112,6 +140,8 @@ def _letter_page(request: Request, view: LetterView, status: int = 200, posted: 
     problems = list(extra.pop("problems", view.problems))
     extra.setdefault("notice", None)
     extra.setdefault("failed", None)
+    extra.setdefault("ask", None)
+    extra.setdefault("reasons_failed", ())
     return page(
         request,
         "letter.html.j2",
@@ -122,12 +152,13 @@ def _letter_page(request: Request, view: LetterView, status: int = 200, posted: 
         words=work.batch.recipients,
         file=file,
         controls=_controls(work.assessment, _mapping(file.text), posted),
-        outcomes=[*work.assessment.categories, Category(PENDING, "Pending: not decided yet")],
+        outcomes=[Category(PENDING, "Pending: not decided yet"), *work.assessment.categories],
         by_field=_by_field(problems),
         problems=problems,
         started=bool(view.item.letter and view.item.letter.values),
         token=request.app.state.guard.token,
-        approver=default_approver(preview.project) or "",
+        approver=_approver(request),
+        approver_fixed=bool(_server_user(request)),
         standard=_standard(work.assessment, view),
         approved_copy=preview.project.approved_copy(view.assessment, view.slug).is_file(),
         **extra,
@@ -142,6 +173,8 @@ async def letter_post(request: Request) -> Response:
     view = view_of(request)
     if isinstance(view, Response):
         return view
+    if user := _server_user(request):  # the server's user approves, whatever a form says
+        form = FormData([*((k, v) for k, v in form.multi_items() if k != "by"), ("by", user)])
     action = str(form.get("action", ""))
     if action not in ACTIONS:
         return problems_page(request, [Problem(request.url.path, f"no such action: {action[:40]!r}")], 400)
@@ -155,63 +188,120 @@ def _act(request: Request, view: LetterView, action: str, form: FormData) -> Res
     try:
         refused = ACTIONS[action](work, view, form)
     except Conflict as conflict:
-        posted = [(name, str(value)) for name, value in form.multi_items() if name not in ("token", "version", "action")]
+        saving = action in ("save", "resolve")
+        posted = [(name, str(value)) for name, value in form.multi_items() if name not in ("token", "version", "action", "confirm")]
+        posted = [(name, value) for name, value in posted if not name.startswith(choosing.CHOICE)]
+        theirs = _mapping(conflict.theirs.text)
         return page(
             request,
             "conflict.html.j2",
             409,
             view=view,
             theirs=conflict.theirs,
-            mine=conflict.mine.decode("utf-8", errors="replace"),
-            posted=posted if action == "save" else [],
+            differences=choosing.differences(work.assessment, theirs, form) if saving else [],
+            choice=choosing.CHOICE,
+            posted=posted if saving else [],
+            saving=saving,
             token=request.app.state.guard.token,
             problems=conflict.problems,
         )
     except LetterError as exc:
-        failed = "Not done: " + "; ".join(p.message for p in exc.problems)
-        return _letter_page(request, view, 422, posted=form if action == "save" else None, failed=failed)
+        failed = "Not done: " + " ".join(plain(p) or p.message for p in exc.problems)
+        return _letter_page(request, view, 422, posted=form if action in POSTING else None, failed=failed)
     if refused is not None:
-        failed, problems = refused
-        extra = {"problems": problems} if problems is not None else {}
-        return _letter_page(request, view, 422, posted=form if action == "save" else None, failed=failed, **extra)
+        extra: dict[str, Any] = {"problems": refused.problems} if refused.problems is not None else {}
+        status = 200 if refused.ask else 422
+        posted = form if action in POSTING else None
+        return _letter_page(
+            request, view, status, posted=posted, failed=refused.failed, ask=refused.ask, reasons_failed=refused.reasons, **extra
+        )
     change = preview.reload([preview.project.letters_dir(view.assessment) / f"{view.slug}.yaml"])
     if change is not None:
         request.app.state.broadcast.publish(change.event())
-    done = {"save": "saved", "approve": "approved", "draft": "draft", "start": "started"}[action]
-    return RedirectResponse(f"{_url(view)}?{urlencode({'done': done})}", 303, headers=_NO_STORE)
+    done = {"resolve": "saved", "save": "saved", "approve": "approved", "draft": "draft", "start": "started", "keep": "kept"}[action]
+    response = RedirectResponse(f"{_url(view)}?{urlencode({'done': done})}", 303, headers=_NO_STORE)
+    if action == "approve" and not _server_user(request):  # remembered by this browser, for this server only
+        response.set_cookie(APPROVER_COOKIE, quote(_by(form)), max_age=400 * 86400, path="/", httponly=True, samesite="strict")
+    return response
 
 
-Refusal = tuple[str, Sequence[Problem] | None] | None
+# The actions whose refusal shows the page again with what was posted (nothing typed is lost).
+POSTING = ("save", "start", "resolve")
 
 
-def _save(work: Workflow, view: LetterView, form: FormData) -> Refusal:
-    saved = save(work.batch, view.slug, forms.values(work.assessment, form), str(form.get("version", "")))
-    return None if saved.written else ("Not saved: fix what is marked below.", saved.item.problems)
+def _save(work: Workflow, view: LetterView, form: FormData) -> Refused | None:
+    values = forms.values(work.assessment, form)
+    record = view.record
+    if view.status in ("approved", "issued") and record and form.get("confirm") != "withdraw":
+        file = letter_file(work.batch, view.slug)
+        if edited(work.batch, file.data, values) != file.data:
+            return Refused(
+                ask=Ask(
+                    "Saving withdraws the approval",
+                    f"The letter was approved by {record.by} on {record.on:%-d %B %Y}. Saving your change withdraws that approval: "
+                    "the letter must then be approved again.",
+                    "withdraw",
+                    "save",
+                    "Save and withdraw the approval",
+                    "keep",
+                    "Keep the approved letter",
+                )
+            )
+    saved = save(work.batch, view.slug, values, str(form.get("version", "")))
+    return None if saved.written else Refused("Not saved: fix what is marked below.", saved.item.problems)
 
 
-def _set_draft(work: Workflow, view: LetterView, form: FormData) -> Refusal:
+def _resolve(work: Workflow, view: LetterView, form: FormData) -> Refused | None:
+    """A conflict's choices saved: the typed value where "mine" was chosen, the file's own where the one on disk was kept."""
+    return _save(work, view, FormData(choosing.chosen(work.assessment, form.multi_items())))
+
+
+def _keep(work: Workflow, view: LetterView, form: FormData) -> Refused | None:
+    """The safe answer to a question: nothing is written; back to the letter as it is."""
+    return None
+
+
+def _set_draft(work: Workflow, view: LetterView, form: FormData) -> Refused | None:
     set_draft(work.batch, view.slug, str(form.get("version", "")))
     return None
 
 
-def _start(work: Workflow, view: LetterView, form: FormData) -> Refusal:
+def _start(work: Workflow, view: LetterView, form: FormData) -> Refused | None:
     file = letter_file(work.batch, view.slug)
     if file.version != str(form.get("version", "")):
         raise Conflict(file, b"")
+    typed = [spec.title for spec in work.assessment.fields if str(form.get(forms.FIELD + spec.name, "")).strip()]
+    if typed and form.get("confirm") != "replace":
+        return Refused(
+            ask=Ask(
+                "Starting the draft replaces what you typed",
+                f"You have typed in {_listed(typed)}. Starting the draft replaces {'it' if len(typed) == 1 else 'them'} "
+                "with the outcome's standard wording.",
+                "replace",
+                "start",
+                "Replace what I typed",
+                "save",
+                "Keep what I typed and save it",
+            )
+        )
     outcome = str(form.get("outcome", "")) or None
     new_letter(work.batch, view.slug, outcome if work.assessment.graded else None)
     return None
 
 
-def _approve(work: Workflow, view: LetterView, form: FormData) -> Refusal:
-    by = str(form.get("by", "")).strip()
+def _approve(work: Workflow, view: LetterView, form: FormData) -> Refused | None:
+    by = _by(form)
     if not by:
-        return "Not approved: give your name, as the approval records it.", None
+        problem = Problem("(the page)", "give your name", key="by", plain="Enter your name: the approval records who approved the letter.")
+        return Refused("Not approved: the approval needs your name.", [problem])
     (result,) = approve(work, [view.slug], by, seen={view.slug: str(form.get("version", ""))})
-    return None if result.approved else ("Not approved: " + "; ".join(result.reasons), None)
+    if result.approved:
+        return None
+    reasons = [{"text": plain(reason) or str(reason), "key": getattr(reason, "key", "")} for reason in result.reasons]
+    return Refused("Not approved: first put right what is listed here.", reasons=reasons)
 
 
-ACTIONS = {"save": _save, "approve": _approve, "draft": _set_draft, "start": _start}
+ACTIONS = {"resolve": _resolve, "save": _save, "approve": _approve, "draft": _set_draft, "start": _start, "keep": _keep}
 
 
 async def live(request: Request) -> Response:
@@ -267,11 +357,15 @@ def compare(request: Request) -> Response:
         against = []
         standard = _standard(work.assessment, view) if spec.name == STANDARD_FIELD else None
         if standard:
-            against.append(
-                ("the standard wording for the outcome " + repr(standard.label), tracked_changes(standard.standard_findings, text))
-            )
+            same = unchanged(standard.standard_findings, text)
+            changes = tracked_changes(standard.standard_findings, text)
+            against.append({"label": f"the standard wording for “{standard.label}”", "changes": changes, "same": same, "approved": False})
         if approved is not None:
-            against.append(("the version last approved", tracked_changes(_text(approved.get(spec.name)), text)))
+            kept_text = _text(approved.get(spec.name))
+            same = unchanged(kept_text, text)
+            against.append(
+                {"label": "the version last approved", "changes": tracked_changes(kept_text, text), "same": same, "approved": True}
+            )
         sections.append({"spec": spec, "against": against})
     return page(request, "compare.html.j2", view=view, sections=sections, record=view.record)
 
@@ -287,6 +381,25 @@ ROUTES = [
     Route("/{assessment}/letters/{slug}", letter_page, methods=["GET", "HEAD"]),
     Route("/{assessment}/letters/{slug}", letter_post, methods=["POST"]),
 ]
+
+
+def _by(form: FormData) -> str:
+    return " ".join(str(form.get("by", "")).split())[:200]
+
+
+def _server_user(request: Request) -> str:
+    """The name the server was started with (`letters serve --user`, LETTERS_USER); '' when each browser gives its own."""
+    return getattr(request.app.state, "user", None) or ""
+
+
+def _approver(request: Request) -> str:
+    """Who approves: the server's user, or the name this browser gave last; never the machine's git identity."""
+    return _server_user(request) or unquote(request.cookies.get(APPROVER_COOKIE, ""))[:200]
+
+
+def _listed(names: Sequence[str]) -> str:
+    """Names as a sentence lists them: "a", "a and b", "a, b and c"."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _url(view: LetterView) -> str:
@@ -353,7 +466,7 @@ def _standard(assessment: Assessment, view: LetterView) -> Category | None:
 def _json(problem: Problem) -> dict[str, Any]:
     return {
         "field": problem.key,
-        "message": problem.message,
+        "message": plain(problem) or problem.message,
         "placed": str(problem),
         "severity": str(problem.severity),
         "detail": problem.detail or None,

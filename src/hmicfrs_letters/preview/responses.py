@@ -17,12 +17,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.errors import LetterError, Problem, plain
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.preview.state import LetterView
 
 # The preview's own pages: package data, the same for every project.
 PAGES = Templates(Path(__file__).parent / "pages", shown="hmicfrs_letters/preview/pages")
+PAGES.env.filters["plain"] = plain  # a problem's or a reason's plain words (core.errors)
 
 HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 PAGE_CSP = (

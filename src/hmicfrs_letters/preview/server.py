@@ -119,6 +119,7 @@ class Server:
         allow_hosts: Sequence[str] = (),
         timeout: float = LETTER_TIME_LIMIT,
         request_seconds: float = REQUEST_SECONDS,
+        user: str | None = None,
     ) -> None:
         self.allowed_hosts = allowed_hosts(host, allow_hosts)
         self.preview = Preview(project, assessments, timeout=timeout)
@@ -128,10 +129,12 @@ class Server:
         shown = f"[{host.strip('[]')}]" if ":" in host else host
         self.url = f"http://{shown}:{self.port}/"
         self.request_seconds = request_seconds
+        self.user = " ".join((user or "").split())  # who approves from every browser; '' for each to say
 
     def uvicorn(self, open_browser: bool = False) -> uvicorn.Server:
         """The uvicorn server for the app; `.run(sockets=[self.socket])` serves until its `handle_exit`."""
         app = create_app(self.preview, self.allowed_hosts, open_url=self.url if open_browser else None)
+        app.state.user = self.user
         protocol = guarded_protocol(self.request_seconds, max_connections())
         config = uvicorn.Config(app, http=protocol, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
         return _Uvicorn(config, app.state.broadcast)

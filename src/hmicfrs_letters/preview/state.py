@@ -19,13 +19,14 @@ from typing import Any
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.models import SLUG, ApprovalRecord, Category, did_you_mean
 from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.core.state import LetterState, assess
+from hmicfrs_letters.core.state import LetterState, assess, page_limit_plain
 from hmicfrs_letters.core.status import STANDING
 from hmicfrs_letters.core.templates import Templates
-from hmicfrs_letters.core.validate import Batch, LetterInput, load_batch
+from hmicfrs_letters.core.validate import Batch, LetterInput, approval_gaps, load_batch
 from hmicfrs_letters.pdf.service import LETTER_TIME_LIMIT, Job
 from hmicfrs_letters.pdf.verify import page_starts
 from hmicfrs_letters.workflow.edit import letter_file, try_edit
+from hmicfrs_letters.workflow.new import STANDARD_FIELD
 from hmicfrs_letters.workflow.series import Workflow
 
 SORTS = ("name", "outcome", "status", "problems")
@@ -95,6 +96,26 @@ class LetterView:
     @property
     def warnings(self) -> list[Problem]:
         return self.state.warnings
+
+    @property
+    def next_step(self) -> str:
+        """What the letter needs next, in the index's words."""
+        letter, assessment = self.item.letter, self.state.assessment
+        if letter is None or self.html is None:
+            return "Cannot be shown: ask the data team"
+        if self.status == "changed":
+            return "Changed since approval: approve again"
+        pages = self.state.pages
+        if assessment and pages is not None and any(p.plain == page_limit_plain(assessment, pages) for p in self.errors):
+            return "Over the page limit"
+        if self.errors:
+            return "Put right what is marked"
+        if self.state.status in STANDING:
+            return self.state.title.split(" on ")[0]  # "Approved", "Issued"
+        gaps = [key for key, _reason in approval_gaps(letter, assessment)] if assessment else []
+        if not letter.values or any(key != "outcome" for key in gaps):
+            return "Write the findings" if not letter.values or STANDARD_FIELD in gaps else "Write the missing fields"
+        return "Choose the outcome" if gaps else "Ready to approve"
 
 
 @dataclass(frozen=True)
@@ -375,9 +396,16 @@ def _differences(
     return False, letters, bool(letters) or old.problems != new.problems
 
 
-def select(views: Sequence[LetterView], outcome: str = "", status: str = "", sort: str = "name") -> list[LetterView]:
-    """The index's rows: filtered by outcome key and status, then sorted."""
-    rows = [v for v in views if (not outcome or v.outcome_key == outcome) and (not status or v.status == status)]
+def select(views: Sequence[LetterView], outcome: str = "", status: str = "", sort: str = "name", q: str = "") -> list[LetterView]:
+    """The index's rows: filtered by outcome key, status and words of the recipient's name, then sorted."""
+    words = q.casefold().split()
+    rows = [
+        v
+        for v in views
+        if (not outcome or v.outcome_key == outcome)
+        and (not status or v.status == status)
+        and all(word in f"{v.name} {v.slug}".casefold() for word in words)
+    ]
     keys = {
         "name": lambda v: v.name.casefold(),
         "outcome": lambda v: (v.outcome.label if v.outcome else "~" + v.outcome_key, v.name.casefold()),

@@ -150,7 +150,7 @@ def _scalar(value: Any, kind: str | None) -> Any:
     if isinstance(value, str):
         value = _text(value)
     if kind == "markdown":
-        return literal(str(value))
+        return literal(str(value).replace("\r\n", "\n"), wrap=False)  # as typed: the page's box shows it as it was
     if kind == "date" and isinstance(value, str):
         try:
             return dt.date.fromisoformat(value)

@@ -66,15 +66,16 @@ def dump(data: CommentedMap) -> str:
     return stream.getvalue()
 
 
-def literal(text: str, indent: int = 2) -> LiteralScalarString:
+def literal(text: str, indent: int = 2, wrap: bool = True) -> LiteralScalarString:
     """Markdown as a literal block (`|`), so that its blank lines and list items stay as typed.
 
-    Lines longer than an editor's width are wrapped at word breaks; Markdown reads a line break
-    inside a paragraph as a space, so the letter reads the same.
+    With `wrap`, lines longer than an editor's width are wrapped at word breaks (Markdown reads a
+    line break inside a paragraph as a space, so the letter reads the same); without it (a save
+    from the letter page), every line stays as the person typed it.
     """
     lines = []
     for line in text.strip("\n").split("\n"):
-        if len(line) <= WIDTH - indent:
+        if not wrap or len(line) <= WIDTH - indent:
             lines.append(line)
             continue
         hang = " " * len(_LIST_ITEM.match(line)[0]) if _LIST_ITEM.match(line) else ""

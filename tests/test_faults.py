@@ -215,7 +215,9 @@ def test_a_build_killed_part_way_leaves_no_partial_file_and_the_next_one_complet
     assert done.returncode == 0, done.stderr
     assert "Built 43 letters" in done.stdout
     rendered = int(re.search(r"(\d+) PDFs? rendered", done.stdout)[1])
-    assert rendered <= 43 - len(written)  # what was written whole before the kill is served from the cache
+    # What was written whole before the kill is served from the cache, but for a PDF written in the
+    # instant between its file and its cache entry (at most one a worker): it is laid out again.
+    assert rendered <= 43 - len(written) + 2
     assert len(list(pdfs.glob("*.pdf"))) == 43
     assert _no_temps(out)
     assert list(Path(env["TMPDIR"]).iterdir()) == []

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -118,53 +120,67 @@ def _assert_no_violations_and_no_sideways_scrolling(found: dict, wide: dict) -> 
     assert {key: px for key, px in wide.items() if key[0] == 320} == {key: 320 for key in wide if key[0] == 320}
 
 
-def test_every_page_passes_axe_and_reflows_without_scrolling_sideways(browser: Browser, project: Path):
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (make test does)")
-    for path in (FIXTURES / "series").rglob("*"):  # a second series, so that the home page lists two
-        if path.is_file():
-            target = project / path.relative_to(FIXTURES / "series")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-    # axe is injected as a script of the page, which the pages' own policy would refuse.
-    context = browser.new_context(bypass_csp=True)
-    page = context.new_page()
-    found, wide = {}, {}
-    urls = (
-        "",
-        "apsp-2017/",
-        "frs-2022/",
-        KENT,
-        "apsp-2017/letters/cumbria",
+# The preview's pages, in two groups that run side by side under pytest-xdist.
+PAGES = {
+    "indexes and letters": ("", "apsp-2017/", "frs-2022/", KENT, "apsp-2017/letters/cumbria"),
+    "others": (
         "apsp-2017/letters/cleveland",
         "apsp-2017/letters/cumbria/compare",
         "frs-2022/letters/london",
         f"{KENT}.html",
         "apsp-2017/letters/kentt",
-    )
+    ),
+}
+
+
+@contextmanager
+def _axe_page(browser: Browser, project: Path) -> Iterator[tuple[Page, str]]:
+    """A page that may run axe (injected as a script, which the pages' own policy would refuse), and the
+    preview serving the project with a second series, so that the home page lists two."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `npm ci` (make test does)")
+    for path in (FIXTURES / "series").rglob("*"):
+        if path.is_file():
+            target = project / path.relative_to(FIXTURES / "series")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    context = browser.new_context(bypass_csp=True)
     with running(project) as server:
-        for url in urls:
-            page.goto(server.url + url)
+        yield context.new_page(), server.url
+    context.close()
+
+
+@pytest.mark.parametrize("group", PAGES)
+def test_every_page_passes_axe_and_reflows_without_scrolling_sideways(browser: Browser, project: Path, group: str):
+    found, wide = {}, {}
+    with _axe_page(browser, project) as (page, url):
+        for path in PAGES[group]:
+            page.goto(url + path)
             page.wait_for_load_state("networkidle")
-            _look(page, found, wide, url)
+            _look(page, found, wide, path)
+    _assert_no_violations_and_no_sideways_scrolling(found, wide)
+
+
+def test_the_pages_a_form_answers_pass_axe_and_reflow(browser: Browser, project: Path):
+    found, wide = {}, {}
+    with _axe_page(browser, project) as (page, url):
         # The page a save gets when the file changed meanwhile.
-        page.goto(server.url + "apsp-2017/letters/cumbria")
+        page.goto(url + "apsp-2017/letters/cumbria")
         path = letter_file(project, "cumbria")
         path.write_text(path.read_text() + "\n")
         page.locator("#save-button").click()
         page.wait_for_load_state("networkidle")
         _look(page, found, wide, "conflict")
         # The question asked before typed findings are replaced, and a refused approval's error summary.
-        page.goto(server.url + KENT)
+        page.goto(url + KENT)
         page.locator("#control-findings").fill("Typed, not saved.")
         page.locator("#start-button").click()
         page.wait_for_load_state("networkidle")
         _look(page, found, wide, "start asks")
-        page.goto(server.url + KENT)
+        page.goto(url + KENT)
         page.locator("#approve-button").click()
         page.wait_for_load_state("networkidle")
         _look(page, found, wide, "approve refused")
-    context.close()
     _assert_no_violations_and_no_sideways_scrolling(found, wide)
 
 

@@ -375,6 +375,22 @@ def test_the_issued_record_is_written_in_place_and_replaced_on_a_resend():
     assert again.count(b"issued:") == 1 and again.startswith(raw)
 
 
+def test_the_issued_record_of_a_flow_style_letter_is_written_by_the_round_trip_and_read_back():
+    """A valid letter laid out as one `{…}` mapping: the record cannot go in place, and the file stays valid."""
+    import datetime as dt
+
+    from hmicfrs_letters.core.models import IssueRecord
+    from hmicfrs_letters.workflow.yamledit import issued_written
+
+    raw = b'{status: approved, outcome: all-in-place, findings: "Text."}\n'
+    record = IssueRecord(dt.date(2017, 10, 2), "Jane Smith", ("a@b.example",), (), "<x.y@b.example>", "0" * 64)
+    data = parse_yaml(issued_written(raw, record, "kent.yaml").decode(), "kent.yaml").data
+    assert data["status"] == "approved" and data["findings"] == "Text."
+    assert data["issued"] == {
+        "on": dt.date(2017, 10, 2), "by": "Jane Smith", "to": ["a@b.example"], "cc": [], "message_id": "<x.y@b.example>", "sha256": "0" * 64,
+    }  # fmt: skip
+
+
 def test_editing_an_issued_letter_is_an_error_in_check(project, letters, server):
     _ready(letters, project)
     assert letters("send").exit_code == 0

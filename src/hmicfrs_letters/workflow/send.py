@@ -44,7 +44,7 @@ from hmicfrs_letters.core.state import LetterState
 from hmicfrs_letters.pdf.cache import MAX_ENTRY_BYTES
 from hmicfrs_letters.workflow.outbox import POLICY, UNSENT, Message, compose, folders, plan
 from hmicfrs_letters.workflow.series import Workflow
-from hmicfrs_letters.workflow.yamledit import set_issued
+from hmicfrs_letters.workflow.yamledit import issued_written
 
 SETTINGS_FILE = "letters.toml"
 PASSWORD_VARIABLE = "LETTERS_SMTP_PASSWORD"
@@ -158,7 +158,7 @@ def record_issued(work: Workflow, state: LetterState, message: Message, by: str,
     with HeldFile(item.source, item.shown, work.project.locks_dir, work.project.data_dir) as held:
         if held.data is None:
             raise LetterError(Problem(item.shown, "the letter's file is gone; its intent is kept"))
-        held.write(set_issued(held.data, record), then="its intent is kept: the letter may have been sent")
+        held.write(issued_written(held.data, record, item.shown), then="its intent is kept: the letter may have been sent")
     _remove_intent(work, state.slug)
     return record
 

@@ -120,19 +120,36 @@ def approval_written(raw: bytes, record: ApprovalRecord, shown: str) -> bytes:
     """A letter file's bytes approved: set in place (set_approval) where that reads back as meant,
     else rewritten by the round trip (a flow-style `{status: draft, …}` file, say); read back
     either way, and LetterError, nothing written, when neither gives the file meant."""
-    text = raw.decode("utf-8")
-    before = parse_yaml(text, shown).data
     record_data = {"by": record.by, "on": record.on, "sha256": record.sha256}
-    meant = {**before, "status": "approved", "approved": record_data}
+    return _record_written(raw, shown, {"status": "approved", "approved": record_data}, lambda: set_approval(raw, record), "approve")
+
+
+def issued_written(raw: bytes, record: IssueRecord, shown: str) -> bytes:
+    """A letter file's bytes with its `issued:` record, as approval_written writes an approval: in place
+    (set_issued) where that reads back as meant, else by the round trip; read back either way."""
+    record_data = {
+        "on": record.on,
+        "by": record.by,
+        "to": list(record.to),
+        "cc": list(record.cc),
+        "message_id": record.message_id,
+        "sha256": record.sha256,
+    }
+    return _record_written(raw, shown, {"issued": record_data}, lambda: set_issued(raw, record), "record its issue")
+
+
+def _record_written(raw: bytes, shown: str, keys: dict[str, Any], in_place: Callable[[], bytes], doing: str) -> bytes:
+    text = raw.decode("utf-8")
+    meant = {**parse_yaml(text, shown).data, **keys}
     try:
-        return read_back(set_approval(raw, record), shown, meant)
+        return read_back(in_place(), shown, meant)
     except (LetterError, yaml.YAMLError, KeyError, ValueError, AttributeError):
         pass  # laid out otherwise than in blocks: the round trip writes it
     document = round_trip(text, shown)
     if not isinstance(document, CommentedMap):
-        raise LetterError(Problem(shown, "cannot approve: the file is not a mapping of keys"))
-    document["status"] = "approved"
-    document["approved"] = CommentedMap(record_data)
+        raise LetterError(Problem(shown, f"cannot {doing}: the file is not a mapping of keys"))
+    for key, value in keys.items():
+        document[key] = CommentedMap(value) if isinstance(value, dict) else value
     return read_back(dump(document).encode("utf-8"), shown, meant)
 
 

@@ -20,7 +20,7 @@ test: $(VENV)/.installed-test node_modules/.installed
 # Speed, latency and load: scripts that print their figures against their floors and bounds, as
 # ratios (absolute times follow the machine's load). Not tests: `make test` asserts no timing.
 # (benchmarks/unextractable.py measures characters, not time: run it after upgrading WeasyPrint.)
-BENCHMARKS := benchmarks/bulk.py benchmarks/check.py benchmarks/serve_latency.py benchmarks/load.py
+BENCHMARKS := benchmarks/bulk.py benchmarks/check.py benchmarks/serve_latency.py benchmarks/live_look.py benchmarks/load.py
 
 bench: $(VENV)/.installed-test node_modules/.installed
 	@for script in $(BENCHMARKS); do echo "== $$script"; $(BIN)/python $$script || exit 1; done

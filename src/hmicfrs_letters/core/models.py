@@ -163,6 +163,8 @@ class Assessment:
     # Each letter's reference, as a pattern of {placeholders} (`HMICFRS/APSP-2017/{id}`); none when empty.
     reference: str = ""
     pdf_standard: str = ""  # its `pdf: {standard: ...}`: empty when it chooses none
+    # `approval: {second_person: true}`: a letter's approver must not be who last saved it (its `edited:` record).
+    second_person: bool = False
 
     def standard(self, final: bool = False) -> str:
         """The standard its PDFs claim: its own choice, else PDF/A-2a for a final build and PDF/UA-1 for any other."""
@@ -198,6 +200,14 @@ class ApprovalRecord:
     by: str
     on: dt.date
     sha256: str
+
+
+@dataclass(frozen=True)
+class EditRecord:
+    """Who last saved a letter from the preview, and on which day (its `edited:` record): about the letter, not in it."""
+
+    by: str
+    on: dt.date
 
 
 @dataclass(frozen=True)
@@ -244,6 +254,7 @@ class Letter:
     email: tuple[str, ...] | None = None
     cc: tuple[str, ...] | None = None
     issued: IssueRecord | None = None  # written by `letters send` and `letters mark-issued`
+    edited: EditRecord | None = None  # written by each save from the preview; not part of the letter's text
 
     @property
     def to(self) -> tuple[str, ...]:

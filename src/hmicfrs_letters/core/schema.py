@@ -23,6 +23,7 @@ from hmicfrs_letters.core.models import (
     Assessment,
     Category,
     Contact,
+    EditRecord,
     EmailSettings,
     FieldSpec,
     IssueRecord,
@@ -46,6 +47,7 @@ LETTER_KEYS = (
     "signatory",
     "copied_to",
     "approved",
+    "edited",
     "email",
     "cc",
     "issued",
@@ -272,7 +274,9 @@ ASSESSMENT_KEYS = (
     "every_recipient",
     "extends",
     "language",
+    "approval",
 )
+APPROVAL_KEYS = ("second_person",)
 EMAIL_KEYS = ("from", "reply_to", "subject")
 SIGNATORY_KEYS = ("name", "titles", "signature")
 FIELD_KEYS = ("type", "required", "choices", "default", "label", "help", "items", "min_items", "max_items")
@@ -329,6 +333,7 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
         every_recipient=top.boolean("every_recipient", False),
         extends=top.text("extends", required=False),
         language=top.text("language", required=False) or "en-GB",
+        second_person=top.mapping("approval", APPROVAL_KEYS).boolean("second_person", False) if top.has("approval") else False,
     )
 
 
@@ -486,7 +491,14 @@ def read_letter(recipient: Recipient, assessment: Assessment, doc: Document, pro
         email=f.addresses("email"),
         cc=f.addresses("cc"),
         issued=_issue_record(f) if f.value.get("issued") is not None else None,
+        edited=_edit_record(f) if f.value.get("edited") is not None else None,
     )
+
+
+def _edit_record(letter: Fields) -> EditRecord:
+    """The `edited:` mapping that each save from the preview writes: by and on."""
+    f = letter.mapping("edited", EditRecord.__dataclass_fields__)
+    return EditRecord(f.text("by"), f.date("on"))
 
 
 def _issue_record(letter: Fields) -> IssueRecord:

@@ -31,7 +31,7 @@ from hmicfrs_letters.preview import forms
 from hmicfrs_letters.preview.compare import tracked_changes, unchanged
 from hmicfrs_letters.preview.responses import page, problems_page, view_of
 from hmicfrs_letters.preview.state import LetterView, Preview
-from hmicfrs_letters.workflow.approve import approve
+from hmicfrs_letters.workflow.approve import approve, check_name
 from hmicfrs_letters.workflow.edit import Conflict, edited, letter_file, save, set_draft
 from hmicfrs_letters.workflow.new import STANDARD_FIELD, new_letter
 from hmicfrs_letters.workflow.series import Workflow
@@ -173,8 +173,12 @@ async def letter_post(request: Request) -> Response:
     view = view_of(request)
     if isinstance(view, Response):
         return view
-    if user := _server_user(request):  # the server's user approves, whatever a form says
+    if user := _server_user(request):  # the server's user approves and saves, whatever a form says
         form = FormData([*((k, v) for k, v in form.multi_items() if k != "by"), ("by", user)])
+    elif (
+        form.get("action") in ("save", "resolve") and not _by(form) and (remembered := _remembered(request))
+    ):  # a save from a form that did not repeat the name
+        form = FormData([*((k, v) for k, v in form.multi_items() if k != "by"), ("by", remembered)])
     action = str(form.get("action", ""))
     if action not in ACTIONS:
         return problems_page(request, [Problem(request.url.path, f"no such action: {action[:40]!r}")], 400)
@@ -220,7 +224,9 @@ def _act(request: Request, view: LetterView, action: str, form: FormData) -> Res
         request.app.state.broadcast.publish(change.event())
     done = {"resolve": "saved", "save": "saved", "approve": "approved", "draft": "draft", "start": "started", "keep": "kept"}[action]
     response = RedirectResponse(f"{_url(view)}?{urlencode({'done': done})}", 303, headers=_NO_STORE)
-    if action == "approve" and not _server_user(request):  # remembered by this browser, for this server only
+    if (
+        action in ("approve", "save", "resolve") and _by(form) and not _server_user(request)
+    ):  # remembered by this browser, for this server only
         response.set_cookie(APPROVER_COOKIE, quote(_by(form)), max_age=400 * 86400, path="/", httponly=True, samesite="strict")
     return response
 
@@ -247,7 +253,12 @@ def _save(work: Workflow, view: LetterView, form: FormData) -> Refused | None:
                     "Keep the approved letter",
                 )
             )
-    saved = save(work.batch, view.slug, values, str(form.get("version", "")))
+    by = _by(form)
+    if not by:
+        problem = Problem("(the page)", "give your name", key="saved-by", plain="Enter your name: the letter records who last saved it.")
+        return Refused("Not saved: saving needs your name.", [problem])
+    check_name(by, "the editor's name")
+    saved = save(work.batch, view.slug, values, str(form.get("version", "")), by)
     return None if saved.written else Refused("Not saved: fix what is marked below.", saved.item.problems)
 
 
@@ -394,7 +405,12 @@ def _server_user(request: Request) -> str:
 
 def _approver(request: Request) -> str:
     """Who approves: the server's user, or the name this browser gave last; never the machine's git identity."""
-    return _server_user(request) or unquote(request.cookies.get(APPROVER_COOKIE, ""))[:200]
+    return _server_user(request) or _remembered(request)
+
+
+def _remembered(request: Request) -> str:
+    """The name this browser gave last (its cookie); '' when it gave none."""
+    return " ".join(unquote(request.cookies.get(APPROVER_COOKIE, "")).split())[:200]
 
 
 def _listed(names: Sequence[str]) -> str:

@@ -3,7 +3,8 @@
 A letter passes when its file is valid, its outcome is set, its fields are written and hold
 no placeholder, the letter renders and shows no placeholder, it fits the page limit, and the
 fixed wording is the approved one (core.state.approval_blockers, with the pages counted by the
-Workflow). These are the only approval rules: `letters check` and the preview show the same
+Workflow), and, where the assessment asks for `approval: {second_person: true}`, the approver is not
+who saved the letter last (its `edited:` record). These are the only approval rules: `letters check` and the preview show the same
 reasons, and a final build issues only what passed them.
 
 Approving writes `status: approved` and an `approved:` record (who, when, and the fingerprint
@@ -24,9 +25,9 @@ from dataclasses import dataclass, field
 
 from hmicfrs_letters.core.approval import letter_fingerprint
 from hmicfrs_letters.core.chars import CONTROL, describe
-from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.errors import LetterError, Problem, Said
 from hmicfrs_letters.core.files import HeldFile, write_atomic, writing
-from hmicfrs_letters.core.models import ApprovalRecord
+from hmicfrs_letters.core.models import ApprovalRecord, Assessment, Letter
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.status import STANDING
 from hmicfrs_letters.core.validate import LetterInput, read_letter_bytes
@@ -61,7 +62,7 @@ def approve(
     (Project.approved_copy), for comparing a later draft with it.
     """
     project, assessment, batch = work.project, work.assessment, work.batch
-    _check_name(by)
+    check_name(by)
     on = on or dt.date.today()
     items = batch.select(slugs, by_recipient=False)
     with ExitStack() as stack:
@@ -77,6 +78,9 @@ def approve(
         for slug, state in states.items():
             item = state.item
             result = Approval(item, reasons.get(slug, []), already=state.status in STANDING)
+            second = None if result.already else second_person_blocker(assessment, item.letter, by)
+            if second:
+                result.reasons = [*result.reasons, second]
             if seen is not None and hashlib.sha256(held[slug].data or b"").hexdigest() != seen.get(slug):
                 result.reasons = ["the file changed on disk since it was shown: look at it again before approving it"]
             if result.approved and not result.already:
@@ -100,17 +104,32 @@ _NOT_IN_A_NAME = re.compile("[\n\r\x85\u2028\u2029]")
 MAX_NAME_CHARS = 200
 
 
-def _check_name(by: str) -> None:
-    """LetterError when the approver's name is not a name as the record keeps it: checked like any text written."""
+def check_name(by: str, whose: str = "the approver's name") -> None:
+    """LetterError when the approver's (or editor's) name is not a name as the record keeps it: checked like any text written."""
     found = CONTROL.search(by) or _NOT_IN_A_NAME.search(by)
     if found:
-        raise LetterError(
-            Problem("the approver's name", f"holds {describe(found.group())}: a name is one line of text, with no control character")
-        )
+        raise LetterError(Problem(whose, f"holds {describe(found.group())}: a name is one line of text, with no control character"))
     if not by.strip():
-        raise LetterError(Problem("the approver's name", "is empty: give the name the approval records"))
+        raise LetterError(Problem(whose, "is empty: give the name the record keeps"))
     if len(by) > MAX_NAME_CHARS:
-        raise LetterError(Problem("the approver's name", f"is {len(by):,} characters long; a name is at most {MAX_NAME_CHARS}"))
+        raise LetterError(Problem(whose, f"is {len(by):,} characters long; a name is at most {MAX_NAME_CHARS}"))
+
+
+def same_person(one: str, other: str) -> bool:
+    """Whether two names name the same person as a record keeps them: case and spacing aside."""
+    return " ".join(one.casefold().split()) == " ".join(other.casefold().split())
+
+
+def second_person_blocker(assessment: Assessment, letter: Letter | None, by: str) -> Said | None:
+    """Why `by` may not approve this letter under `approval: {second_person: true}`: they saved it last; None when they may."""
+    record = letter.edited if letter else None
+    if not assessment.second_person or record is None or not same_person(record.by, by):
+        return None
+    return Said(
+        f"{record.by} saved it last, on {record.on.isoformat()}, and data/assessments/{assessment.slug}.yaml asks for a second "
+        "person (approval: second_person): someone else must approve it",
+        f"This letter was last saved by {record.by}: someone else must approve it.",
+    )
 
 
 def default_approver(project: Project) -> str | None:

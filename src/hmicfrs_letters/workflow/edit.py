@@ -24,7 +24,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.files import HeldFile, read_data_file
 from hmicfrs_letters.core.load import parse_yaml
-from hmicfrs_letters.core.models import APPROVED, DRAFT
+from hmicfrs_letters.core.models import APPROVED, DRAFT, EditRecord
 from hmicfrs_letters.core.validate import Batch, LetterInput, read_letter_bytes
 from hmicfrs_letters.workflow.yamledit import dump, literal, plain, read_back, round_trip
 
@@ -32,7 +32,7 @@ from hmicfrs_letters.workflow.yamledit import dump, literal, plain, read_back, r
 # is `letters approve`'s alone) and never a key of another file.
 EDITABLE = ("outcome", "addressees", "salutation", "signatory", "copied_to")
 # Where a new key goes when the file lacks it: after these, in this order.
-_ORDER = ("outcome", "status", "approved", "addressees", "salutation", "signatory", "copied_to")
+_ORDER = ("outcome", "status", "approved", "edited", "addressees", "salutation", "signatory", "copied_to")
 
 
 def version(data: bytes | None) -> str:
@@ -90,11 +90,12 @@ def _path(batch: Batch, slug: str) -> Path:
     return batch.project.letters_dir(batch.assessment.slug) / f"{slug}.yaml"
 
 
-def edited(batch: Batch, data: bytes | None, values: Mapping[str, Any]) -> bytes:
+def edited(batch: Batch, data: bytes | None, values: Mapping[str, Any], record: EditRecord | None = None) -> bytes:
     """The file's bytes with these values set: a value of None or '' takes its key out; every other byte as it was.
 
     Keys are the editable ones and the assessment's fields; Markdown fields are written as
-    literal blocks, dates as dates, lists as lists.
+    literal blocks, dates as dates, lists as lists. `record`: who saved it and when, written as
+    its `edited:` record (replacing the one it had).
     """
     types = {spec.name: spec.type for spec in batch.assessment.fields}
     allowed = set(EDITABLE) | set(types)
@@ -121,6 +122,14 @@ def edited(batch: Batch, data: bytes | None, values: Mapping[str, Any]) -> bytes
             document.insert(_position(document, key), key, scalar)
         meant[key] = plain(scalar)
         changed.append(key)
+    if record is not None:
+        entry = CommentedMap(by=record.by, on=record.on)
+        if "edited" in document:
+            document["edited"] = entry
+        else:
+            document.insert(_position(document, "edited"), "edited", entry)
+        meant["edited"] = {"by": record.by, "on": record.on}
+        changed.append("edited")
     try:
         return read_back(dump(document).encode("utf-8"), shown, meant)
     except LetterError:  # text that reads back as something else when written plain (`1:20`, a number): quoted, it cannot
@@ -178,12 +187,13 @@ def try_edit(batch: Batch, slug: str, values: Mapping[str, Any], data: bytes | N
     return read_letter_bytes(batch, slug, edited(batch, data, values))
 
 
-def save(batch: Batch, slug: str, values: Mapping[str, Any], seen: str) -> Saved:
+def save(batch: Batch, slug: str, values: Mapping[str, Any], seen: str, by: str = "", on: dt.date | None = None) -> Saved:
     """Save these values into the letter's file, if it is still the version `seen` and the result is valid.
 
     Raises Conflict when the file changed since; returns the letter, unwritten, when the values
     make it invalid (its problems say where); an approved letter's changed text then stands as
-    changed since its approval, as on the command line.
+    changed since its approval, as on the command line. `by`: who saves it; a save that changes
+    the file records them and the day (`on`, today by default) as its `edited:` record.
     """
     path = _path(batch, slug)
     shown = batch.project.shown(path)
@@ -192,6 +202,8 @@ def save(batch: Batch, slug: str, values: Mapping[str, Any], seen: str) -> Saved
         if now.version != seen:
             raise Conflict(now, edited(batch, held.data, values))
         new = edited(batch, held.data, values)
+        if by and new != held.data:
+            new = edited(batch, held.data, values, EditRecord(by, on or dt.date.today()))
         item = read_letter_bytes(batch, slug, new)
         if item.errors:
             return Saved(item, written=False, version=now.version)

@@ -52,13 +52,18 @@ def test_a_pending_letter_to_an_approved_verified_pdf_with_the_keyboard_alone(pa
         expect(letter.locator("li", has_text=ITEMS[2])).to_be_visible(timeout=10_000)
         expect(page.locator("#pages")).to_have_text("2 pages of at most 2")
 
+        expect(page.locator("#control-saved-by")).to_have_value("")  # asked for, never guessed
+        tab_to(page, "control-saved-by")
+        page.keyboard.type("Sam Writer")
         tab_to(page, "save-button")
         page.keyboard.press("Enter")
         expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+        expect(page.locator("#approval")).to_contain_text("Last savedby Sam Writer on")
         expect(page.locator("#approve-why")).to_have_text("Every check passes: it is ready to approve.")
-        expect(page.locator("#control-by")).to_have_value("")  # asked for, never guessed
+        expect(page.locator("#control-by")).to_have_value("Sam Writer")  # the name this browser gave, never guessed
 
         tab_to(page, "control-by")
+        page.keyboard.press("Control+A")
         page.keyboard.type("Jane Smith")
         tab_to(page, "approve-button")
         page.keyboard.press("Enter")
@@ -66,7 +71,7 @@ def test_a_pending_letter_to_an_approved_verified_pdf_with_the_keyboard_alone(pa
         expect(page.locator("#heading")).to_contain_text("Approved")
 
     text = letter_file(project, "kent").read_text()
-    assert "findings: |\n" in text and "approved:\n  by: Jane Smith\n" in text
+    assert "findings: |\n" in text and "approved:\n  by: Jane Smith\n" in text and "edited:\n  by: Sam Writer\n" in text
     result = CliRunner().invoke(app, ["--project", str(project), "build", "--final", "--recipient", "kent"])
     assert result.exit_code == 0, result.output
     pdf = pdf_text((project / "output" / "apsp-2017" / "final" / "pdf" / "kent.pdf").read_bytes())
@@ -79,6 +84,7 @@ def test_a_save_that_meets_a_change_on_disk_shows_both_and_loses_neither(page: P
     with running(project) as server:
         page.goto(server.url + "apsp-2017/letters/cumbria")
         page.locator("#control-findings").fill("Mine, typed in the page.")
+        page.locator("#control-saved-by").fill("Sam Writer")
         path.write_text(path.read_text().replace("Your plans submitted", "Theirs, saved in an editor,"))
         theirs = path.read_bytes()
         expect(page.locator("#live")).to_have_text("Changed on disk: saving will show both versions", timeout=10_000)
@@ -200,6 +206,7 @@ def test_the_built_index_overview_and_home_pass_axe_and_reflow(browser: Browser,
 def test_leaving_with_unsaved_text_and_starting_over_it_ask_first_with_the_keyboard_alone(page: Page, project: Path):
     with running(project) as server:
         page.goto(server.url + KENT)
+        page.locator("#control-saved-by").fill("Sam Writer")
         tab_to(page, "control-findings")
         page.keyboard.type("My own words, not yet saved.")
         dialogs: list[str] = []

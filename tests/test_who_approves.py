@@ -178,3 +178,64 @@ def test_a_bad_approval_setting_is_placed(letters, project):
     result = letters("check", "--no-pages")
     assert result.exit_code != 0
     assert "data/assessments/apsp-2017.yaml:" in result.output and "second_person" in result.output
+
+
+# --- letters serve --trust-user-header ----------------------------------------------------------
+
+
+def proxied(preview, header: str = "x-remote-user") -> TestClient:
+    """A browser reaching the preview through an authenticating proxy that names who is signed in in `header`."""
+    app = create_app(preview, allowed_hosts=["testserver"], watching=False)
+    app.state.user_header = header
+    return TestClient(app, follow_redirects=False)
+
+
+def test_behind_a_proxy_the_header_names_who_saves_and_approves_read_only(preview, project):
+    client = proxied(preview)
+    signed_in = {"X-Remote-User": "Jane Smith"}
+    page = client.get(CUMBRIA, headers=signed_in).text
+    assert "Saving as <strong>Jane Smith</strong>." in page and "Approving as <strong>Jane Smith</strong>." in page
+    assert 'id="control-by"' not in page and 'id="control-saved-by"' not in page
+    data = {**hidden(page), "action": "save", "field:findings": "Saved through the proxy.", "by": "Mallory"}
+    response = client.post(CUMBRIA, data=data, headers={"origin": ORIGIN, **signed_in})
+    assert response.status_code == 303 and "set-cookie" not in response.headers
+    text = letter_file(project, "cumbria").read_text()
+    assert "edited:\n  by: Jane Smith\n" in text and "Mallory" not in text
+    page = client.get(CUMBRIA, headers={"X-Remote-User": "Alex Reviewer"}).text
+    data = {**hidden(page), "action": "approve", "by": "Jane Smith"}
+    response = client.post(CUMBRIA, data=data, headers={"origin": ORIGIN, "X-Remote-User": "Alex Reviewer"})
+    assert response.status_code == 303, response.text
+    assert "approved:\n  by: Alex Reviewer\n" in letter_file(project, "cumbria").read_text()
+
+
+def test_behind_a_proxy_a_request_naming_no_one_changes_nothing(preview, project):
+    client = proxied(preview)
+    before = letter_file(project, "cumbria").read_bytes()
+    page = client.get(CUMBRIA).text
+    for action in ("save", "approve"):
+        data = {**hidden(page), "action": action, "field:findings": "Anonymous.", "by": "Jane Smith"}
+        response = client.post(CUMBRIA, data=data, headers={"origin": ORIGIN})
+        assert response.status_code == 403 and "names no one in its x-remote-user header" in response.text
+    assert letter_file(project, "cumbria").read_bytes() == before
+
+
+def test_trust_user_header_is_refused_on_a_public_host_unless_allow_host_names_the_proxy(project, monkeypatch):
+    from typer.testing import CliRunner
+
+    from hmicfrs_letters.cli import app as cli
+    from hmicfrs_letters.preview import server as serve
+
+    real = serve.listen
+    monkeypatch.setattr(serve, "listen", lambda host, port: real("127.0.0.1", 0))
+    monkeypatch.setattr(serve.Server, "run", lambda self, open_browser=False: None)
+    base = ["--project", str(project), "serve", "--trust-user-header", "X-Remote-User"]
+    result = CliRunner().invoke(cli, [*base, "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [
+        "Error: --trust-user-header X-Remote-User: other machines can reach --host 0.0.0.0 and could send the header themselves: "
+        "name the proxy with --allow-host NAME"
+    ]
+    assert CliRunner().invoke(cli, [*base, "--host", "0.0.0.0", "--allow-host", "proxy.example.org"]).exit_code == 0
+    assert CliRunner().invoke(cli, [*base, "--user", "Pat Doe"]).exit_code == 2
+    assert CliRunner().invoke(cli, [*base[:-1], "X Remote User"]).exit_code == 2

@@ -668,6 +668,14 @@ def serve(
             help="Who approves from this preview (or LETTERS_USER); without it, each browser is asked once for a name.",
         ),
     ] = None,
+    trust_user_header: Annotated[
+        str | None,
+        typer.Option(
+            "--trust-user-header",
+            metavar="HEADER",
+            help="Behind an authenticating reverse proxy: who approves and saves is the name in this request header (off by default).",
+        ),
+    ] = None,
 ) -> None:
     """Preview the letters in a browser, refreshed as you edit data/ and templates/.
 
@@ -678,10 +686,23 @@ def serve(
       letters serve --port 8080 --open
       letters serve --host 0.0.0.0 --allow-host letters.example.org    (others can read the drafts)
     """
-    from hmicfrs_letters.preview.server import Server, is_loopback
+    from hmicfrs_letters.preview.server import Server, is_loopback, user_header_refusal
 
+    refusal = user_header_refusal(trust_user_header, host, allow_host or (), user)
+    if refusal:
+        _say(refusal)
+        raise typer.Exit(2)
     with _reporting():
-        server = Server(_project(ctx), assessment or (), host, port, allow_hosts=allow_host or (), timeout=timeout, user=user)
+        server = Server(
+            _project(ctx),
+            assessment or (),
+            host,
+            port,
+            allow_hosts=allow_host or (),
+            timeout=timeout,
+            user=user,
+            user_header=trust_user_header,
+        )
     if not is_loopback(host):
         typer.secho(
             f"Warning: listening on {host}: anyone who can reach this machine can read the drafts, which are confidential.",

@@ -157,8 +157,8 @@ def _letter_page(request: Request, view: LetterView, status: int = 200, posted: 
         problems=problems,
         started=bool(view.item.letter and view.item.letter.values),
         token=request.app.state.guard.token,
-        approver=_approver(request),
-        approver_fixed=bool(_server_user(request)),
+        approver=_approver(request) or (_by(posted) if posted is not None else ""),  # a name typed is not lost either
+        approver_fixed=bool(_server_user(request) or _user_header(request)),
         standard=_standard(work.assessment, view),
         approved_copy=preview.project.approved_copy(view.assessment, view.slug).is_file(),
         **extra,
@@ -173,6 +173,9 @@ async def letter_post(request: Request) -> Response:
     view = view_of(request)
     if isinstance(view, Response):
         return view
+    if _user_header(request) and not _server_user(request):
+        said = f"the request names no one in its {_user_header(request)} header: sign in through the proxy"
+        return problems_page(request, [Problem(request.url.path, said)], 403)
     if user := _server_user(request):  # the server's user approves and saves, whatever a form says
         form = FormData([*((k, v) for k, v in form.multi_items() if k != "by"), ("by", user)])
     elif (
@@ -394,13 +397,27 @@ ROUTES = [
 ]
 
 
-def _by(form: FormData) -> str:
+def _by(form: Mapping[str, Any]) -> str:
     return " ".join(str(form.get("by", "")).split())[:200]
 
 
 def _server_user(request: Request) -> str:
-    """The name the server was started with (`letters serve --user`, LETTERS_USER); '' when each browser gives its own."""
+    """The name the server gives: the one it was started with (`letters serve --user`, LETTERS_USER), or
+    the one its reverse proxy sends in the trusted header (`--trust-user-header`); '' when each browser gives its own."""
+    header = _user_header(request)
+    if header:
+        raw = request.headers.get(header, "")
+        try:
+            raw = raw.encode("latin-1").decode("utf-8")  # a proxy sends a name in UTF-8; Starlette reads headers as Latin-1
+        except UnicodeError:
+            pass
+        return " ".join(raw.split())[:200]
     return getattr(request.app.state, "user", None) or ""
+
+
+def _user_header(request: Request) -> str:
+    """The request header that names who approves (`letters serve --trust-user-header`); '' when none is trusted."""
+    return getattr(request.app.state, "user_header", None) or ""
 
 
 def _approver(request: Request) -> str:

@@ -75,6 +75,31 @@ def allowed_hosts(host: str, allow: Sequence[str] = ()) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+# A header's name, as HTTP spells one (RFC 9110's token).
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+
+
+def user_header_refusal(header: str | None, host: str, allow: Sequence[str] = (), user: str | None = None) -> Problem | None:
+    """Why `--trust-user-header HEADER` may not be used so; None when it may (or is not asked for).
+
+    The header is trusted only from the reverse proxy that authenticates people: on loopback, or
+    on an address others can reach only with `--allow-host` naming the proxy. Anyone who could
+    reach the server itself could otherwise send the header and approve as anyone.
+    """
+    if header is None:
+        return None
+    if not _HEADER_NAME.fullmatch(header):
+        return Problem(f"--trust-user-header {header!a}", "not a header name: letters, digits and hyphens, as X-Remote-User")
+    if user:
+        return Problem(f"--trust-user-header {header}", "give --user or --trust-user-header, not both")
+    if not is_loopback(host) and not allow:
+        return Problem(
+            f"--trust-user-header {header}",
+            f"other machines can reach --host {host} and could send the header themselves: name the proxy with --allow-host NAME",
+        )
+    return None
+
+
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(text)
@@ -120,7 +145,11 @@ class Server:
         timeout: float = LETTER_TIME_LIMIT,
         request_seconds: float = REQUEST_SECONDS,
         user: str | None = None,
+        user_header: str | None = None,
     ) -> None:
+        refusal = user_header_refusal(user_header, host, allow_hosts, user)
+        if refusal:
+            raise LetterError(refusal)
         self.allowed_hosts = allowed_hosts(host, allow_hosts)
         self.preview = Preview(project, assessments, timeout=timeout)
         self.socket = listen(host, port)
@@ -130,11 +159,13 @@ class Server:
         self.url = f"http://{shown}:{self.port}/"
         self.request_seconds = request_seconds
         self.user = " ".join((user or "").split())  # who approves from every browser; '' for each to say
+        self.user_header = user_header.lower() if user_header else None  # the proxy's header naming who approves
 
     def uvicorn(self, open_browser: bool = False) -> uvicorn.Server:
         """The uvicorn server for the app; `.run(sockets=[self.socket])` serves until its `handle_exit`."""
         app = create_app(self.preview, self.allowed_hosts, open_url=self.url if open_browser else None)
         app.state.user = self.user
+        app.state.user_header = self.user_header
         protocol = guarded_protocol(self.request_seconds, max_connections())
         config = uvicorn.Config(app, http=protocol, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
         return _Uvicorn(config, app.state.broadcast)

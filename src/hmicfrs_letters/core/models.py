@@ -123,6 +123,8 @@ class FieldSpec:
     items: tuple[FieldSpec, ...] = ()
     min_items: int = 0
     max_items: int = 0
+    # `translated: true`: a letter in several languages gives it in each, as a mapping (`{cy: …, en-GB: …}`).
+    translated: bool = False
 
     @property
     def title(self) -> str:
@@ -159,6 +161,8 @@ class Assessment:
     every_recipient: bool = False
     extends: str = ""  # the assessment whose keys it takes (core.validate.assessment_document)
     language: str = "en-GB"  # its letters' language: their `lang`, and the words of their dates and page numbers
+    # `languages: [cy, en-GB]`: its letters are in each, the first their own language (their `language`).
+    languages: tuple[str, ...] = ()
     email: EmailSettings = field(default_factory=EmailSettings)
     # Each letter's reference, as a pattern of {placeholders} (`HMICFRS/APSP-2017/{id}`); none when empty.
     reference: str = ""
@@ -250,6 +254,7 @@ class Letter:
     id: str = ""  # the letter's file name; its recipient's slug by default
     date: dt.date | None = None  # the letter's own date, over the assessment's
     language: str = ""  # the letter's own language, over the assessment's
+    languages: tuple[str, ...] = ()  # the letter's own languages, over the assessment's (and over its `language`)
     # Its own addresses, when they differ from its recipient's (neither is part of the letter's text).
     email: tuple[str, ...] | None = None
     cc: tuple[str, ...] | None = None
@@ -279,14 +284,31 @@ class Letter:
         """The letter's date: its own, or the assessment's."""
         return self.date or assessment.date
 
+    def in_languages(self, assessment: Assessment) -> tuple[str, ...]:
+        """The letter's languages, its own language first: its own `languages` or `language`, else its assessment's."""
+        if self.languages:
+            return self.languages
+        if self.language:
+            return (self.language,)
+        return assessment.languages or (assessment.language,)
+
     def value(self, name: str) -> Any:
-        """A field's value as the file gives it, or None when it does not."""
+        """A field's value as the file gives it, or None when it does not (a `translated` field's: a mapping by language)."""
         return self.values.get(name)
 
     def text(self, name: str) -> str:
-        """A text or Markdown field's value, or '' when the file does not give it."""
+        """A text or Markdown field's value, or '' when the file does not give it (a `translated` field's: each language's, a paragraph apart)."""
+        return "\n\n".join(text for _, text in self.texts(name))
+
+    def texts(self, name: str) -> list[tuple[str, str]]:
+        """A text or Markdown field's value as (language, text): one, with no language, for a field that is not
+        translated; one a language the file gives for a `translated` one; none when the file gives none."""
         value = self.values.get(name)
-        return value if isinstance(value, str) else ""
+        if isinstance(value, str):
+            return [("", value)]
+        if isinstance(value, Mapping):
+            return [(str(language), text) for language, text in value.items() if isinstance(text, str)]
+        return []
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -42,8 +43,20 @@ class Missing:
 
 def field_values(assessment: Assessment, letter: Letter) -> dict[str, Any]:
     """Each declared field as templates print it: text as text (escaped when printed), Markdown converted
-    and sanitised, dates as dates, and a field the letter does not give as a Missing placeholder."""
-    return {spec.name: _shown(spec, letter.value(spec.name)) for spec in assessment.fields}
+    and sanitised, dates as dates, and a field the letter does not give as a Missing placeholder; a
+    `translated` field as a mapping of the letter's languages to each of those (`fields.findings["cy"]`)."""
+    languages = letter.in_languages(assessment)
+    return {
+        spec.name: {language: _shown(spec, _in(letter.value(spec.name), language)) for language in languages}
+        if spec.translated
+        else _shown(spec, letter.value(spec.name))
+        for spec in assessment.fields
+    }
+
+
+def _in(value: Any, language: str) -> Any:
+    """A `translated` field's value in one language (None when not written in it)."""
+    return value.get(language) if isinstance(value, Mapping) else None
 
 
 def _shown(spec: FieldSpec, value: Any) -> Any:
@@ -81,7 +94,9 @@ def letter_context(assessment: Assessment, letter: Letter, source: str, state: s
         # The approval and issue records are about the letter, not in it: the text approved is the text issued.
         "letter": dataclasses.replace(letter, approved=None, issued=None),
         "date": letter.dated(assessment),
-        "language": letter.language or assessment.language,
+        "language": letter.in_languages(assessment)[0],
+        # The letter's languages, its own first: a `translated` field's value is a mapping of them.
+        "languages": list(letter.in_languages(assessment)),
         "fields": field_values(assessment, letter),
         "outcome": assessment.category(letter.outcome),
         "signatory": assessment.signatories.get(letter.signatory or assessment.signatory),

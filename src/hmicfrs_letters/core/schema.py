@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hmicfrs_letters.core.errors import Problem
+from hmicfrs_letters.core.languages import known_language
 from hmicfrs_letters.core.load import Document, KeyPath
 from hmicfrs_letters.core.mail import REFERENCE_NAMES, SUBJECT_NAMES, address_problem, pattern_problem
 from hmicfrs_letters.core.models import (
@@ -40,6 +41,7 @@ LETTER_KEYS = (
     "recipient",
     "date",
     "language",
+    "languages",
     "status",
     "outcome",
     "addressees",
@@ -152,6 +154,43 @@ class Fields:
             return ""
         return value
 
+    def language(self, name: str = "language") -> str:
+        """A language tag (en-GB, cy); '' when not given, or a placed problem when it is not one whose dates are known."""
+        value = self.text(name, required=False)
+        if value and not _language_ok(value):
+            self.problems.append(self.doc.problem(f"'{name}' is {value!a}: {LANGUAGE_HINT}", *self.at, name))
+            return ""
+        return value
+
+    def languages(self, name: str = "languages") -> tuple[str, ...]:
+        """`languages: [cy, en-GB]`: the tags, each known and given once; () when not given."""
+        value = self._get(name, False)
+        if value is None:
+            return ()
+        if isinstance(value, str) or not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            self.wrong(name, "a list of languages, the letter's own first, as [cy, en-GB]")
+            return ()
+        for n, tag in enumerate(value):
+            if not _language_ok(tag):
+                self.problems.append(self.doc.problem(f"'{name}' holds {tag!a}: {LANGUAGE_HINT}", *self.at, name, n))
+                return ()
+            if tag in value[:n]:
+                self.problems.append(self.doc.problem(f"'{name}' gives {tag!a} twice", *self.at, name, n))
+                return ()
+        return tuple(value)
+
+    def languages_of(self) -> tuple[str, tuple[str, ...]]:
+        """(`language`, `languages`) as one: the first of `languages` is the language when it gives them;
+        a `language` that is not that first one is a problem."""
+        language, languages = self.language(), self.languages()
+        if languages and language and language != languages[0]:
+            self.problems.append(
+                self.doc.problem(
+                    f"'language' is '{language}' but 'languages' puts '{languages[0]}' first; give one of them", *self.at, "language"
+                )
+            )
+        return (languages[0] if languages else language), languages
+
     def integer(self, name: str, default: int) -> int:
         value = self._get(name, False)
         if value is None:
@@ -200,6 +239,13 @@ class Fields:
             self.wrong(name, "a mapping of keys")
             return []
         return [((*self.at, name, str(key)), str(key), item) for key, item in value.items()]
+
+
+LANGUAGE_HINT = "not a language whose dates are known; write its tag as `lang` takes it, as en-GB or cy"
+
+
+def _language_ok(tag: str) -> bool:
+    return bool(LANGUAGE_TAG.fullmatch(tag)) and known_language(tag)
 
 
 def _kind(python_type: str) -> str:
@@ -274,12 +320,15 @@ ASSESSMENT_KEYS = (
     "every_recipient",
     "extends",
     "language",
+    "languages",
     "approval",
 )
 APPROVAL_KEYS = ("second_person",)
 EMAIL_KEYS = ("from", "reply_to", "subject")
 SIGNATORY_KEYS = ("name", "titles", "signature")
-FIELD_KEYS = ("type", "required", "choices", "default", "label", "help", "items", "min_items", "max_items")
+FIELD_KEYS = ("type", "required", "choices", "default", "label", "help", "items", "min_items", "max_items", "translated")
+# A language as `lang` takes it (a BCP 47 tag: en-GB, cy), whose dates babel can write.
+LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 
 
 def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assessment:
@@ -306,6 +355,7 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
             if len(found) > 1:
                 problems.append(doc.problem(f"'email/{key}' is one address, not a list", "email", key))
         email = EmailSettings(sent_from[0] if sent_from else "", reply_to[0] if reply_to else "", e.pattern("subject", SUBJECT_NAMES))
+    language, languages = top.languages_of()
     return Assessment(
         slug=slug,
         subject=top.text("subject"),
@@ -332,7 +382,8 @@ def read_assessment(slug: str, doc: Document, problems: list[Problem]) -> Assess
         pdf_standard=_pdf_standard(top),
         every_recipient=top.boolean("every_recipient", False),
         extends=top.text("extends", required=False),
-        language=top.text("language", required=False) or "en-GB",
+        language=language or "en-GB",
+        languages=languages,
         second_person=top.mapping("approval", APPROVAL_KEYS).boolean("second_person", False) if top.has("approval") else False,
     )
 
@@ -388,7 +439,13 @@ def _field_specs(top: Fields, doc: Document, problems: list[Problem], key: str =
             choices=choices,
             label=f.text("label", required=False),
             help=f.text("help", required=False),
+            translated=f.boolean("translated", False),
         )
+        if spec.translated and (kind not in ("text", "markdown") or nested):
+            problems.append(doc.problem("only a 'text' or 'markdown' field of the letter itself may be 'translated'", *at, "translated"))
+            spec = dataclasses.replace(spec, translated=False)
+        if spec.translated and f.has("default"):
+            problems.append(doc.problem("a 'translated' field has no 'default': each letter gives it in its languages", *at, "default"))
         if kind == "list":
             if not f.has("items"):
                 problems.append(doc.problem("a 'list' field declares its 'items': the fields of each item", *at))
@@ -452,6 +509,35 @@ def field_value(spec: FieldSpec, value: Any) -> tuple[Any, str]:
     return value, ""
 
 
+def translated_value(spec: FieldSpec, value: Any, languages: tuple[str, ...]) -> tuple[Any, str, tuple[str, ...]]:
+    """A `translated` field's value: a mapping of the letter's languages to the text in each (checked as
+    the field's type asks; a blank one left out, not written yet), or, in a letter of one language,
+    that text alone. (the mapping or None; why it is wrong, or ''; the key of the language at fault)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, "", ()
+    written = ", ".join(f"{language}: …" for language in languages)
+    if not isinstance(value, dict):
+        if isinstance(value, str) and len(languages) == 1:
+            checked, problem = field_value(spec, value)
+            return ({languages[0]: checked} if checked is not None else None), problem, ()
+        return None, f"is translated: give it in each of the letter's languages, as {spec.name}: {{{written}}}", ()
+    for key in value:
+        if key not in languages:
+            hint = did_you_mean(str(key), languages) or f"; the letter's languages are: {', '.join(languages)}"
+            return None, f"gives {str(key)!a}, which is not one of the letter's languages{hint}", (str(key),)
+    for language in languages:
+        if language not in value:
+            return None, f"has no '{language}': give it in each of the letter's languages, as {spec.name}: {{{written}}}", ()
+    checked = {}
+    for language in languages:
+        one, problem = field_value(spec, value[language])
+        if problem:
+            return None, f"('{language}') {problem}", (language,)
+        if one is not None:
+            checked[language] = one
+    return checked or None, "", ()
+
+
 # --- letters --------------------------------------------------------------------------------
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -461,11 +547,16 @@ def read_letter(recipient: Recipient, assessment: Assessment, doc: Document, pro
     """One letter file (its recipient already read from it: core.validate)."""
     keys = [k for k in LETTER_KEYS if k != "outcome" or assessment.graded] + [spec.name for spec in assessment.fields]
     f = Fields(doc, (), doc.data, keys, problems)
+    language, languages = f.languages_of()
+    own = Letter(recipient, "", language=language, languages=languages)
     values = {}
     for spec in assessment.fields:
-        value, problem = field_value(spec, f.value.get(spec.name))
+        if spec.translated:
+            value, problem, at = translated_value(spec, f.value.get(spec.name), own.in_languages(assessment))
+        else:
+            (value, problem), at = field_value(spec, f.value.get(spec.name)), ()
         if problem:
-            problems.append(doc.problem(f"'{spec.name}' {problem}", spec.name))
+            problems.append(doc.problem(f"'{spec.name}' {problem}", spec.name, *at))
         elif value is not None:
             values[spec.name] = value
     addressees = []
@@ -487,7 +578,8 @@ def read_letter(recipient: Recipient, assessment: Assessment, doc: Document, pro
         approved=_approval_record(f) if f.value.get("approved") is not None else None,
         id=letter_id or recipient.slug,
         date=_letter_date(f, assessment),
-        language=f.text("language", required=False),
+        language=own.language,
+        languages=own.languages,
         email=f.addresses("email"),
         cc=f.addresses("cc"),
         issued=_issue_record(f) if f.value.get("issued") is not None else None,

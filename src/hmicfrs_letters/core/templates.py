@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import os
 import posixpath
 import traceback
@@ -15,6 +14,7 @@ import jinja2
 from jinja2.loaders import split_template_path
 
 from hmicfrs_letters.core.errors import LetterError, Problem
+from hmicfrs_letters.core.languages import long_date
 from hmicfrs_letters.core.load import parse_yaml
 from hmicfrs_letters.core.reading import read_project_file, read_project_text
 from hmicfrs_letters.core.timelimit import TimeLimitExceeded, run_with_limit
@@ -30,18 +30,12 @@ IMAGE_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg
 ASSETS = "assets"
 
 
-def long_date(value: Any) -> Any:
-    """2 October 2017: the date as British letters write it (a field's placeholder as it is)."""
-    return f"{value.day} {value:%B %Y}" if isinstance(value, dt.date) else value
-
-
-# The words a letter prints by its language: months and page numbers (templates/base/languages.yaml).
+# The words a letter prints by its language besides its date: its page numbers (templates/base/languages.yaml).
 LANGUAGES = "base/languages.yaml"
-DEFAULT_LANGUAGE = "en-GB"
 
 
-class _Languages(Mapping[str, Any]):
-    """The languages' words, read from the templates folder when first asked; en-GB alone when it has none."""
+class _Words(Mapping[str, Any]):
+    """The words by language, read from the templates folder when first asked; none when it has no such file."""
 
     def __init__(self, folder: Path, shown: str) -> None:
         self.folder, self.shown = folder, shown
@@ -55,7 +49,7 @@ class _Languages(Mapping[str, Any]):
                 shown = f"{self.shown}/{LANGUAGES}"
                 table = parse_yaml(read_project_text(self.folder, path, shown, MAX_TEMPLATE_BYTES, self.shown), shown).data
                 if not isinstance(table, dict) or not all(isinstance(words, dict) for words in table.values()):
-                    raise LetterError(Problem(shown, "should map each language to its words: months, page, of"))
+                    raise LetterError(Problem(shown, "should map each language to its words: page, of"))
             self._table = table
         return self._table
 
@@ -108,9 +102,13 @@ class Templates:
             lstrip_blocks=True,
             auto_reload=False,
         )
-        self.languages = _Languages(folder, shown)
-        self.env.globals["languages"] = self.languages
-        self.env.filters["long_date"] = self.long_date
+        # Each language's words (`words_by_language[language].page`); `languages`, the letter's own
+        # list of languages, is in each letter's context (core.render).
+        self.words = _Words(folder, shown)
+        self.env.globals["words_by_language"] = self.words
+        # `{{ date | date("cy") }}`; `long_date`, its first name, as the first series' templates write it.
+        self.env.filters["date"] = long_date
+        self.env.filters["long_date"] = long_date
         self.env.globals["image"] = self.image
         self._images: dict[str, str] = {}
 
@@ -131,14 +129,6 @@ class Templates:
             data = read_project_file(assets, self.folder / normal, shown, MAX_IMAGE_BYTES, f"{self.shown}/{ASSETS}")
             self._images[name] = f"data:{kind};base64,{base64.b64encode(data).decode()}"
         return self._images[name]
-
-    def long_date(self, value: Any, language: str = DEFAULT_LANGUAGE) -> Any:
-        """The date as a letter in this language writes it, "2 October 2017", "2 Hydref 2017" (a field's placeholder as it is)."""
-        if not isinstance(value, dt.date):
-            return value
-        if language == DEFAULT_LANGUAGE and DEFAULT_LANGUAGE not in self.languages:
-            return long_date(value)
-        return f"{value.day} {self.languages[language]['months'][value.month - 1]} {value.year}"
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         """The template `name` rendered with this context, within the time limit; LetterError on any error inside it."""

@@ -11,7 +11,18 @@ from hmicfrs_letters.core import findings
 from hmicfrs_letters.core.chars import UNEXTRACTABLE, unextractable_message
 from hmicfrs_letters.core.errors import LetterError, Problem, Said, Severity
 from hmicfrs_letters.core.load import Document, load_bytes, load_yaml
-from hmicfrs_letters.core.models import INVALID, MAX_FIELD_CHARS, PENDING, SLUG, Assessment, Letter, Recipient, RecipientList, did_you_mean
+from hmicfrs_letters.core.models import (
+    INVALID,
+    MAX_FIELD_CHARS,
+    PENDING,
+    SLUG,
+    Assessment,
+    FieldSpec,
+    Letter,
+    Recipient,
+    RecipientList,
+    did_you_mean,
+)
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.schema import read_assessment, read_letter, read_recipients
 
@@ -259,10 +270,24 @@ def approval_gaps(letter: Letter, assessment: Assessment) -> list[tuple[str, Sai
         technical = f"the outcome is pending; set 'outcome' to one of: {', '.join(c.key for c in assessment.categories)}"
         gaps.append(("outcome", Said(technical, "Choose the outcome: the letter cannot be approved while it is pending.", "outcome")))
     for spec in assessment.fields:
-        if spec.required and spec.default is None and letter.value(spec.name) is None:
-            gaps.append((spec.name, Said(f"'{spec.name}' is not written", f"Write the {_called(spec.title)}.", spec.name)))
+        if spec.required and spec.default is None and (unwritten := _unwritten(letter, assessment, spec)) is not None:
+            gaps.append(
+                (spec.name, Said(f"'{spec.name}' is not written{unwritten}", f"Write the {_called(spec.title)}{unwritten}.", spec.name))
+            )
     gaps += placeholder_gaps(letter, assessment)
     return gaps
+
+
+def _unwritten(letter: Letter, assessment: Assessment, spec: FieldSpec) -> str | None:
+    """None when the letter gives the field; else '', or for a `translated` field written in some of the
+    letter's languages only, ' in <the others>'."""
+    value = letter.value(spec.name)
+    if value is None:
+        return ""
+    if not spec.translated:
+        return None
+    missing = [language for language in letter.in_languages(assessment) if language not in value]
+    return f" in {', '.join(missing)}" if missing else None
 
 
 def placeholder_gaps(letter: Letter, assessment: Assessment) -> list[tuple[str, Said]]:
@@ -362,8 +387,9 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
                 doc.problem("outcome pending: the letter shows a placeholder for it", "outcome", severity=Severity.WARNING, plain=said)
             )
         for spec in assessment.fields:
-            if spec.required and spec.default is None and letter.value(spec.name) is None:
-                message, said = f"'{spec.name}' not written yet: the letter shows a placeholder", f"Write the {_called(spec.title)}."
+            if spec.required and spec.default is None and (unwritten := _unwritten(letter, assessment, spec)) is not None:
+                message = f"'{spec.name}' not written yet{unwritten}: the letter shows a placeholder"
+                said = f"Write the {_called(spec.title)}{unwritten}."
                 problems.append(_at(doc, spec.name, message, Severity.WARNING, plain=said))
         # Caught while drafting, by the rule `letters approve` applies, not first at approval.
         for key, reason in placeholder_gaps(letter, assessment):

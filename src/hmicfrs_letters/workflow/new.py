@@ -62,7 +62,10 @@ def new_letter(batch: Batch, slug: str, outcome: str | None = None, restart: boo
     data["status"] = DRAFT
     for spec in assessment.fields:  # every field to write, the findings started from the outcome's standard wording
         standard = category.standard_findings if category and spec.name == STANDARD_FIELD else ""
-        if spec.type == "markdown" and (spec.required or standard):
+        if spec.translated and len(assessment.languages) > 1 and spec.required:  # in each of the letters' languages
+            blank = literal("") if spec.type == "markdown" else DoubleQuotedScalarString("")
+            data[spec.name] = CommentedMap((language, blank) for language in assessment.languages)
+        elif spec.type == "markdown" and (spec.required or standard):
             data[spec.name] = literal(standard)
         elif spec.required and spec.default is None:
             data[spec.name] = DoubleQuotedScalarString("")

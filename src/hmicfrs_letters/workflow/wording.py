@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import os
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,10 +49,29 @@ class _NeutralDate(Placeholder):
 
 
 def _neutral(spec: FieldSpec) -> Any:
-    """A field's value held neutral: `{name}`; a `list` field's, one item whose sub-fields are `{name.sub}`."""
+    """A field's value held neutral: `{name}`; a `list` field's, one item whose sub-fields are `{name.sub}`;
+    a `translated` field's, `{name.cy}` in each language the letter is in."""
     if spec.type == "list":
         return ({sub.name: Placeholder(f"{{{spec.name}.{sub.name}}}") for sub in spec.items},)
+    if spec.translated:
+        return _NeutralTranslations(spec.name)
     return Placeholder(f"{{{spec.name}}}")
+
+
+class _NeutralTranslations(Mapping[str, Placeholder]):
+    """A `translated` field held neutral: in any language asked for, `{findings.cy}` (core.render asks for the letter's)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getitem__(self, language: str) -> Placeholder:
+        return Placeholder(f"{{{self.name}.{language}}}")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
 
 
 def neutral_letter(assessment: Assessment) -> Letter:

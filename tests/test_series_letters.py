@@ -144,7 +144,7 @@ def test_the_preview_lists_each_letter_by_its_id_with_its_date(series):
     index = client.get("/frs-2023/").text
     assert "Letters of several dates" in index and "Letters dated" not in index
     assert '<a href="/frs-2023/letters/london-revisit">London Fire Brigade</a>' in index
-    assert '<td role="cell" data-label="Dated">14 May 2024</td>' in index
+    assert '<td role="cell" data-label="Dated" data-sort-value="2024-05-14">14 May 2024</td>' in index
     assert "no letter file" not in index
     assert "each letter its own" in client.get("/").text
     assert "We revisited the brigade" in client.get("/frs-2023/letters/london-revisit.html").text

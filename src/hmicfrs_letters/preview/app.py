@@ -153,7 +153,7 @@ def index(request: Request) -> Response:
         date=series.batch.date,
         failure=[],
         views=views,
-        rows=select(views, **filters),
+        rows=select(views, **filters, assessment=assessment),
         general=series.general_problems(),
         outcomes=[*assessment.categories, Category(PENDING, "Pending")] if assessment.graded else [],
         statuses=[str(status) for status in Status],

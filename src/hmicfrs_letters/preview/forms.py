@@ -50,7 +50,7 @@ def values(assessment: Assessment, form: Mapping[str, Any]) -> dict[str, Any]:
     """The letter's keys as a posted form sets them; a control the page did not show leaves its key alone."""
     found: dict[str, Any] = {}
     for spec in assessment.fields:
-        if FIELD + spec.name in form:
+        if FIELD + spec.name in form and not spec.translated:  # a translated field is edited in its file
             found[spec.name] = str(form[FIELD + spec.name]).replace("\r\n", "\n").strip("\n")
             if spec.type != "markdown":
                 found[spec.name] = found[spec.name].strip()

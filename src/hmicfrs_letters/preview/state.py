@@ -8,6 +8,7 @@ time limit and cache as `letters build`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections import Counter
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hmicfrs_letters.core.errors import LetterError, Problem
-from hmicfrs_letters.core.models import SLUG, ApprovalRecord, Category, did_you_mean
+from hmicfrs_letters.core.models import SLUG, ApprovalRecord, Assessment, Category, did_you_mean
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.state import LetterState, assess, page_limit_plain
 from hmicfrs_letters.core.status import STANDING
@@ -29,7 +30,7 @@ from hmicfrs_letters.workflow.edit import letter_file, try_edit
 from hmicfrs_letters.workflow.new import STANDARD_FIELD
 from hmicfrs_letters.workflow.series import Workflow
 
-SORTS = ("name", "outcome", "status", "problems")
+SORTS = ("name", "outcome", "status", "problems", "date")
 
 
 @dataclass(frozen=True)
@@ -396,8 +397,11 @@ def _differences(
     return False, letters, bool(letters) or old.problems != new.problems
 
 
-def select(views: Sequence[LetterView], outcome: str = "", status: str = "", sort: str = "name", q: str = "") -> list[LetterView]:
-    """The index's rows: filtered by outcome key, status and words of the recipient's name, then sorted."""
+def select(
+    views: Sequence[LetterView], outcome: str = "", status: str = "", sort: str = "name", q: str = "", assessment: Assessment | None = None
+) -> list[LetterView]:
+    """The index's rows: filtered by outcome key, status and words of the recipient's name, then sorted
+    (by date: the letters' dates, their own or the assessment's, earliest first, the undated last)."""
     words = q.casefold().split()
     rows = [
         v
@@ -411,5 +415,12 @@ def select(views: Sequence[LetterView], outcome: str = "", status: str = "", sor
         "outcome": lambda v: (v.outcome.label if v.outcome else "~" + v.outcome_key, v.name.casefold()),
         "status": lambda v: (v.status, v.name.casefold()),
         "problems": lambda v: (-len(v.errors), -len(v.warnings), v.name.casefold()),
+        "date": lambda v: _by_date(v, assessment),
     }
     return sorted(rows, key=keys.get(sort, keys["name"]))
+
+
+def _by_date(view: LetterView, assessment: Assessment | None) -> tuple[bool, dt.date, str]:
+    """A row's place in date order: its letter's date (its own, or the assessment's), the undated last, then its name."""
+    dated = view.item.letter.dated(assessment) if view.item.letter and assessment else None
+    return dated is None, dated or dt.date.min, view.name.casefold()

@@ -5,9 +5,11 @@ of them (`languages`, the `date` filter); the fixture series' bilingual frs-2023
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from pathlib import Path
 
+import pikepdf
 import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
@@ -19,6 +21,7 @@ from hmicfrs_letters.core.languages import known_language, long_date
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import load_batch
+from hmicfrs_letters.pdf import tagging
 from hmicfrs_letters.preview import forms
 from test_series import add_series
 
@@ -62,6 +65,25 @@ def test_a_letter_in_welsh_and_english_prints_the_welsh_then_the_english_and_its
     html = (built / OUT / "html" / "mid-and-west-wales.html").read_text()
     assert '<html lang="cy">' in html and '<div lang="cy">' in html and '<div lang="en-GB">' in html
     assert '"Tudalen " counter(page) " o " counter(pages)' in html  # the page numbers' words, of the letter's own language
+
+
+def test_the_english_parts_structure_elements_say_their_language_in_the_pdf(built):
+    data = (built / OUT / "pdf" / "mid-and-west-wales.pdf").read_bytes()
+    assert tagging.problems(data) == []  # still tagged as PDF/UA asks
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        found: dict[str, list[str]] = {}
+
+        def walk(element) -> None:
+            kids = element.get("/K")
+            for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+                if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+                    if "/Lang" in kid:
+                        found.setdefault(str(kid.Lang), []).append(str(kid.S))
+                    walk(kid)
+
+        walk(pdf.Root.StructTreeRoot)
+    # The English body (a /Div), the English half of the subject and of the salutation (a /Span each); the Welsh body's /Div.
+    assert sorted(found["en-GB"]) == ["/Div", "/Span", "/Span"] and found["cy"] == ["/Div"]
 
 
 def test_dates_are_written_by_babel_as_the_letters_always_wrote_them_in_english():

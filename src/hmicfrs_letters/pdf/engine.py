@@ -174,8 +174,9 @@ def layout_of(document) -> Layout:
         tops = _tagged(page._page_box)
         elements: set[int] = set()
         decorative: list[tuple[int, ...]] = []
-        _walk(tops, (), elements, decorative)
-        pages.append(PageLayout(_continued(tops, before), tuple(decorative)))
+        languages: list[tuple[tuple[int, ...], str]] = []
+        _walk(tops, (), elements, decorative, languages)
+        pages.append(PageLayout(_continued(tops, before), tuple(decorative), tuple(languages)))
         before = elements
     return Layout(tuple(pages))
 
@@ -215,16 +216,24 @@ def _decorative(box) -> bool:
     )
 
 
-def _walk(level: list, path: tuple[int, ...], elements: set[int], decorative: list[tuple[int, ...]]) -> None:
+def _walk(
+    level: list,
+    path: tuple[int, ...],
+    elements: set[int],
+    decorative: list[tuple[int, ...]],
+    languages: list[tuple[tuple[int, ...], str]],
+) -> None:
     for index, box in enumerate(level):
         if _decorative(box):
             decorative.append((*path, index))
             continue
         if box.element is not None and not isinstance(box, boxes.TextBox):
             elements.add(id(box.element))
+            if box.element.get("lang") and box.element_tag not in ("html", "body"):
+                languages.append(((*path, index), box.element.get("lang")))
         if isinstance(box, boxes.ParentBox):
             kids = [kid for kid in _children(box) if not (_is_link(box) and isinstance(kid, boxes.TextBox))]
-            _walk(kids, (*path, index), elements, decorative)
+            _walk(kids, (*path, index), elements, decorative, languages)
 
 
 def _continued(level: list, before: set[int]) -> int:

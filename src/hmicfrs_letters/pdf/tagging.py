@@ -10,7 +10,9 @@ watermark is text of the letter, and a link's underline is not marked at all. `m
   paragraph that runs on), as the layout says (`Layout`, from the engine, which alone sees it);
 - decorative things (elements hidden from assistive technology with aria-hidden, images with an
   empty alt) and the page numbers are artifacts; so is every other painting outside a tag;
-- the /Span of each line folded into its block; a /NonStruct that holds text (an address block)
+- an element in a language of its own (`lang`) gives it as /Lang, as PDF/UA asks of a change
+  of language;
+- the /Span of each line folded into its block (not one in a language of its own); a /NonStruct that holds text (an address block)
   a /P, one that holds blocks (a header or footer) a /Div, one inside a line (strong, br) dropped;
 - the parent tree rebuilt, so that every marked-content sequence is held by the tree.
 
@@ -45,6 +47,9 @@ class PageLayout:
 
     continued: int = 0
     decorative: tuple[tuple[int, ...], ...] = ()
+    # The elements in a language of their own (`lang` on them: a letter's English part in a Welsh
+    # letter), each a path as above and its language, which its structure element then gives as /Lang.
+    languages: tuple[tuple[tuple[int, ...], str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,17 @@ def _is_element(item) -> bool:
     return isinstance(item, Dictionary) and "/S" in item
 
 
+def _find(page_tops: list, path: tuple[int, ...]) -> tuple[Dictionary | None, Dictionary | None]:
+    """The structure element at this path of indices among elements, from a page's top level, and its parent (None, None: no such)."""
+    level, parent, element = page_tops, None, None
+    for index in path:
+        if index >= len(level) or level[index] is None:
+            return None, None
+        parent, element = element, level[index]
+        level = [kid for kid in _kids(element) if _is_element(kid)]
+    return parent, element
+
+
 class _Tree:
     def __init__(self, pdf: pikepdf.Pdf, pages: list, root: Dictionary) -> None:
         self.pdf, self.pages, self.root = pdf, pages, root
@@ -124,6 +140,10 @@ class _Tree:
         for kid in tops:
             by_page[self._page(kid)].append(kid)
         for n, hints in enumerate(layout.pages[: len(self.pages)]):
+            for path, language in hints.languages:
+                _, element = _find(by_page[n], path)
+                if element is not None:
+                    element.Lang = pikepdf.String(language)
             self._remove_decorative(by_page[n], hints.decorative)
         merged: list[Dictionary] = []
         for n, page_tops in enumerate(by_page):
@@ -139,17 +159,7 @@ class _Tree:
     # --- decorative elements out of the tree -----------------------------------------------
 
     def _remove_decorative(self, page_tops: list, paths: tuple[tuple[int, ...], ...]) -> None:
-        found = []
-        for path in paths:
-            level, parent, element = page_tops, None, None
-            for index in path:
-                if index >= len(level):
-                    element = None
-                    break
-                parent, element = element, level[index]
-                level = [kid for kid in _kids(element) if _is_element(kid)]
-            if element is not None:
-                found.append((parent, element))
+        found = [(parent, element) for parent, element in (_find(page_tops, path) for path in paths) if element is not None]
         for parent, element in found:
             if parent is None:
                 page_tops[page_tops.index(element)] = None
@@ -192,7 +202,7 @@ class _Tree:
                 out.append(kid)
                 continue
             inner = _kids(kid)
-            if kid.S == Name.Span and inner and not any(_is_element(i) for i in inner):
+            if kid.S == Name.Span and inner and not any(_is_element(i) for i in inner) and "/Lang" not in kid:
                 out += [self._moved(i, kid, parent) for i in inner]  # a line of text: its content, in its block
                 continue
             if kid.S == Name.NonStruct:

@@ -187,3 +187,15 @@ def test_the_previews_index_sorts_by_date_and_shows_no_control_for_a_translated_
     page = client.get("/frs-2023-cy/letters/mid-and-west-wales")
     assert page.status_code == 200 and 'name="field:report_date"' in page.text and 'name="field:strengths"' not in page.text
     assert "edited in its file: Dates of the inspection, What the service does well." in page.text
+
+
+def test_a_placeholder_says_to_be_written_in_the_language_of_its_part(series):
+    (series / LETTERS / "cleveland.yaml").write_text(
+        "date: 2023-10-02\nstatus: draft\ninspection_dates:\n  cy: 4 i 15 Medi 2023\n  en-GB: 4 to 15 September 2023\nreport_date: 2023-11-07\n"
+    )
+    result = letters(series, "build", "--assessment", "frs-2023-cy", "-r", "cleveland")
+    assert result.exit_code == 0, result.output
+    html = (series / OUT / "html" / "cleveland.html").read_text()
+    welsh, english = html.split('<div lang="en-GB">')
+    assert "<strong>[What the service does well: i&#39;w ysgrifennu.]</strong>" in welsh  # the words of templates/base/languages.yaml
+    assert "<strong>[What the service does well: to be written.]</strong>" in english

@@ -22,8 +22,10 @@ class Placeholder(str):
 class Missing:
     """A field the letter does not give yet: false in an `{% if %}`, a marked placeholder naming it when printed."""
 
-    def __init__(self, spec: FieldSpec) -> None:
-        self.spec = spec
+    def __init__(self, spec: FieldSpec, to_be_written: str = "") -> None:
+        # What a Markdown field's placeholder says after its title, in the letter's language: "to be
+        # written" (templates/base/languages.yaml's `to_be_written`); nothing when the language gives none.
+        self.spec, self.to_be_written = spec, to_be_written
 
     def __bool__(self) -> bool:
         return False
@@ -32,7 +34,8 @@ class Missing:
         title = escape(self.spec.title)
         # data-field names the field, for `letters check` and `letters approve` to name it (core.state).
         if self.spec.type == "markdown":
-            return f'<p class="placeholder" role="note" data-field="{self.spec.name}"><strong>[{title}: to be written.]</strong></p>'
+            said = f"{title}: {escape(self.to_be_written)}" if self.to_be_written else title
+            return f'<p class="placeholder" role="note" data-field="{self.spec.name}"><strong>[{said}.]</strong></p>'
         # <mark>, not the block placeholder's padded box: inside a sentence, padding reads back from the
         # PDF as a space before the next word, and the letter would fail its text check.
         return f'<mark class="placeholder-field" data-field="{self.spec.name}">[{title}]</mark>'
@@ -41,15 +44,20 @@ class Missing:
         return f"[{self.spec.title}]"
 
 
-def field_values(assessment: Assessment, letter: Letter) -> dict[str, Any]:
+def field_values(assessment: Assessment, letter: Letter, words: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Each declared field as templates print it: text as text (escaped when printed), Markdown converted
     and sanitised, dates as dates, and a field the letter does not give as a Missing placeholder; a
-    `translated` field as a mapping of the letter's languages to each of those (`fields.findings["cy"]`)."""
+    `translated` field as a mapping of the letter's languages to each of those (`fields.findings["cy"]`).
+    `words`: each language's words (core.templates), for what a placeholder says in it."""
     languages = letter.in_languages(assessment)
+
+    def said(language: str) -> str:
+        return str((words or {}).get(language, {}).get("to_be_written", ""))
+
     return {
-        spec.name: {language: _shown(spec, _in(letter.value(spec.name), language)) for language in languages}
+        spec.name: {language: _shown(spec, _in(letter.value(spec.name), language), said(language)) for language in languages}
         if spec.translated
-        else _shown(spec, letter.value(spec.name))
+        else _shown(spec, letter.value(spec.name), said(languages[0]))
         for spec in assessment.fields
     }
 
@@ -59,16 +67,16 @@ def _in(value: Any, language: str) -> Any:
     return value.get(language) if isinstance(value, Mapping) else None
 
 
-def _shown(spec: FieldSpec, value: Any) -> Any:
+def _shown(spec: FieldSpec, value: Any, to_be_written: str = "") -> Any:
     """One field's value as templates print it; a `list` field's as a list of its items, each a mapping of its sub-fields'."""
     if value is None:
         value = spec.default
     if value is None:
-        return [] if spec.type == "list" else Missing(spec)
+        return [] if spec.type == "list" else Missing(spec, to_be_written)
     if spec.type == "markdown":
         return Markup(f"<p>{escape(value)}</p>") if isinstance(value, Placeholder) else findings.convert(value).html
     if spec.type == "list":
-        return [{sub.name: _shown(sub, item.get(sub.name)) for sub in spec.items} for item in value]
+        return [{sub.name: _shown(sub, item.get(sub.name), to_be_written) for sub in spec.items} for item in value]
     return value
 
 
@@ -81,11 +89,13 @@ def letter_reference(assessment: Assessment, letter: Letter) -> str:
     )
 
 
-def letter_context(assessment: Assessment, letter: Letter, source: str, state: str | None = None) -> dict[str, Any]:
+def letter_context(
+    assessment: Assessment, letter: Letter, source: str, state: str | None = None, words: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Everything a letter template may use; YAML values arrive as data, never as markup.
 
     `state`: the letter's state as core.state decides it (draft, approved, changed), which the
-    letter shows; its file's status by default.
+    letter shows; its file's status by default. `words`: each language's words (`Templates.words`).
     """
     return {
         "assessment": assessment,
@@ -97,7 +107,7 @@ def letter_context(assessment: Assessment, letter: Letter, source: str, state: s
         "language": letter.in_languages(assessment)[0],
         # The letter's languages, its own first: a `translated` field's value is a mapping of them.
         "languages": list(letter.in_languages(assessment)),
-        "fields": field_values(assessment, letter),
+        "fields": field_values(assessment, letter, words),
         "outcome": assessment.category(letter.outcome),
         "signatory": assessment.signatories.get(letter.signatory or assessment.signatory),
         "addressees": letter.addressees,
@@ -111,4 +121,4 @@ def letter_context(assessment: Assessment, letter: Letter, source: str, state: s
 
 def render_letter(templates: Templates, assessment: Assessment, letter: Letter, source: str, state: str | None = None) -> str:
     """The letter as one standalone HTML document; LetterError, placed in the template, on an error inside it."""
-    return templates.render(assessment.template, letter_context(assessment, letter, source, state))
+    return templates.render(assessment.template, letter_context(assessment, letter, source, state, templates.words))

@@ -49,7 +49,7 @@ class _Words(Mapping[str, Any]):
                 shown = f"{self.shown}/{LANGUAGES}"
                 table = parse_yaml(read_project_text(self.folder, path, shown, MAX_TEMPLATE_BYTES, self.shown), shown).data
                 if not isinstance(table, dict) or not all(isinstance(words, dict) for words in table.values()):
-                    raise LetterError(Problem(shown, "should map each language to its words: page, of"))
+                    raise LetterError(Problem(shown, "should map each language to its words: page, of, to_be_written"))
             self._table = table
         return self._table
 

@@ -11,3 +11,11 @@ import hmicfrs_letters.pdf.worker
 
 with contextlib.suppress(Exception):
     import hmicfrs_letters.pdf.engine  # noqa: F401
+
+# Babel's CLDR data for the letters' dates, read once here rather than by each worker (~40 ms).
+with contextlib.suppress(Exception):
+    import datetime
+
+    from hmicfrs_letters.core.languages import long_date
+
+    long_date(datetime.date(2000, 1, 1))

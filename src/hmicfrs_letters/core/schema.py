@@ -125,7 +125,7 @@ class Fields:
             return ()
         if isinstance(value, str) and not required:  # one line may be written without the list
             return (value,)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, list):
             self.wrong(name, "a list of lines of text")
             return ()
         return tuple(value)
@@ -167,11 +167,16 @@ class Fields:
         value = self._get(name, False)
         if value is None:
             return ()
-        if isinstance(value, str) or not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        if value == []:
+            self.problems.append(
+                self.doc.problem(f"'{name}' is empty: give the letter's languages, its own first, as [cy, en-GB]", *self.at, name)
+            )
+            return ()
+        if not isinstance(value, list):
             self.wrong(name, "a list of languages, the letter's own first, as [cy, en-GB]")
             return ()
         for n, tag in enumerate(value):
-            if not _language_ok(tag):
+            if not isinstance(tag, str) or not _language_ok(tag):
                 self.problems.append(self.doc.problem(f"'{name}' holds {tag!a}: {LANGUAGE_HINT}", *self.at, name, n))
                 return ()
             if tag in value[:n]:

@@ -69,7 +69,7 @@ def _keys(assessment: Assessment) -> list[tuple[str, str, str]]:
 def _key_of(assessment: Assessment, name: str) -> str:
     """The letter's key a form control sets."""
     if name.startswith(forms.FIELD):
-        return name[len(forms.FIELD) :]
+        return name[len(forms.FIELD) :].split("-")[0]  # a list's item's sub-field: field:<list>-<n>-<sub>
     if name.startswith("addressee-"):
         return "addressees"
     return name
@@ -82,6 +82,9 @@ def _shown(value: Any, assessment: Assessment, key: str) -> str:
         return category.label if category else ("Pending" if value in (None, "", PENDING) else str(value))
     if key == "addressees" and isinstance(value, Sequence) and not isinstance(value, str):
         return "\n".join(", ".join(str(v) for v in entry.values() if v) if isinstance(entry, Mapping) else str(entry) for entry in value)
+    if isinstance(value, Sequence) and not isinstance(value, str) and value and all(isinstance(v, Mapping) for v in value):
+        # A list field's items: each sub-field a paragraph, a rule between items.
+        return "\n\n---\n\n".join("\n\n".join(_shown(v, assessment, "") for v in entry.values()) for entry in value)
     if isinstance(value, Sequence) and not isinstance(value, str):
         return "\n".join(str(v) for v in value)
     if value is None:

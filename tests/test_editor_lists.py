@@ -94,7 +94,7 @@ def test_add_another_shows_the_form_again_with_an_empty_item_keeping_what_was_ty
     assert again["field:causes"] == "3" and again["field:strengths"] == "Typed, not saved."
     assert again["field:causes-2-cause"] == "Changed, not saved."
     assert again["field:causes-3-cause"] == "" and again["field:causes-3-recommendations"] == ""
-    assert '<textarea id="control-causes-3-cause" name="field:causes-3-cause" rows="6" spellcheck="true" autofocus>' in response.text
+    assert '<textarea id="control-causes-3-cause" name="field:causes-3-cause" rows="4" spellcheck="true" autofocus>' in response.text
     assert "Cause of concern 3 added: save to keep it." in text(response.text)
     assert " data-unsaved>" in response.text  # editor.js warns before the page is left
 
@@ -181,8 +181,9 @@ def test_an_error_in_item_2s_sub_field_is_summarised_linked_and_shown_beside_it(
     said = "The cause of concern in item 2 of the causes of concern has a top-level heading"
     assert re.search(rf'<a href="#control-causes-2-cause">{said}', response.text)  # the error summary's link
     assert re.search(rf'<p class="field-error" id="error-causes-2-cause"><span class="visually-hidden">Error: </span>{said}', response.text)
-    assert 'id="control-causes-2-cause" name="field:causes-2-cause" rows="6" spellcheck="true" aria-describedby="error-causes-2-cause"' in (
-        response.text
+    assert re.search(
+        r'id="control-causes-2-cause" name="field:causes-2-cause" rows="\d+" spellcheck="true" aria-describedby="error-causes-2-cause"',
+        response.text,
     )
     assert fields(response.text)["field:causes-2-cause"] == "# Staff\n\nThey do not know."  # kept as typed
 

@@ -214,3 +214,23 @@ def test_items_the_page_cannot_show_are_left_to_the_file(client, series):
     posted = fields(page) | {"field:strengths": "New strengths.", "action": "save"}
     client.post(REVISIT, data=posted, headers=ORIGIN)
     assert "caus" in causes(series, "london-revisit")[1]
+
+
+def test_a_save_that_meets_a_change_on_disk_offers_the_list_as_one_choice_and_loses_neither(client, series):
+    path = series / LETTERS / "london-revisit.yaml"
+    posted = fields(client.get(REVISIT).text) | {"field:causes-2-cause": "Mine, typed in the page.", "action": "save"}
+    edit(path, "We revisited the brigade", "Their words: we revisited the brigade")
+    theirs = path.read_bytes()
+    response = client.post(REVISIT, data=posted, headers=ORIGIN)
+    assert response.status_code == 409 and path.read_bytes() == theirs
+    page = response.text
+    assert page.count('<fieldset class="difference"') == 2  # the strengths (changed on disk) and the list (changed in the page)
+    assert "<h2>What the service does well</h2>" in page and "<h2>Causes of concern</h2>" in page
+    assert "Mine, typed in the page." in page and "Its staff do not all know" in page
+    again = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.split('class="resolve"')[1]))
+    assert again["field:causes"] == "2"
+    response = client.post(
+        REVISIT, data=again | {"action": "resolve", "choice:causes": "mine", "choice:strengths": "theirs"}, headers=ORIGIN
+    )
+    assert response.status_code == 303
+    assert causes(series, "london-revisit")[1]["cause"] == "Mine, typed in the page.\n" and b"Their words" in path.read_bytes()

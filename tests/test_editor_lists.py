@@ -234,3 +234,14 @@ def test_a_save_that_meets_a_change_on_disk_offers_the_list_as_one_choice_and_lo
     )
     assert response.status_code == 303
     assert causes(series, "london-revisit")[1]["cause"] == "Mine, typed in the page.\n" and b"Their words" in path.read_bytes()
+
+
+def test_a_placeholder_left_in_an_items_sub_field_is_named_at_its_line_and_stops_the_approval(series):
+    edit(series / LETTERS / "london-revisit.yaml", "      Tell every member", "      TODO: tell every member")
+    client = serving(series)
+    result = CliRunner().invoke(app, ["--project", str(series), "check", "--no-pages", "--assessment", "frs-2023"])
+    assert f"{LETTERS}/london-revisit.yaml:18: warning: 'causes/2/recommendations' holds a placeholder: 'TODO'" in result.output
+    page = client.post(REVISIT, data=fields(client.get(REVISIT).text) | {"action": "approve", "by": "Sam Writer"}, headers=ORIGIN).text
+    said = "Replace “TODO” in the recommendations in item 2 of the causes of concern with what it stands for."
+    assert f'<a href="#control-causes-2-recommendations">{said}' in page  # the approval refused, the reason linked to its box
+    assert "status: draft" in (series / LETTERS / "london-revisit.yaml").read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -268,12 +269,29 @@ def approval_gaps(letter: Letter, assessment: Assessment) -> list[tuple[str, Sai
 def placeholder_gaps(letter: Letter, assessment: Assessment) -> list[tuple[str, Said]]:
     """The approval rule on placeholders left in a letter's text ('[date]', 'TODO'): (field, why) for each field that has one."""
     gaps = []
-    for spec in assessment.fields:
-        if spec.type in ("text", "markdown") and (marks := findings.placeholders(letter.text(spec.name))):
+    for key, name, called, text in _texts(letter, assessment):
+        if marks := findings.placeholders(text):
             quoted = ", ".join(repr(m) for m in marks)
-            said = f"Replace {', '.join(f'“{m}”' for m in marks)} in the {_called(spec.title)} with what it stands for."
-            gaps.append((spec.name, Said(f"'{spec.name}' holds a placeholder: {quoted}", said, spec.name)))
+            said = f"Replace {', '.join(f'“{m}”' for m in marks)} in the {called} with what it stands for."
+            gaps.append((key, Said(f"'{name}' holds a placeholder: {quoted}", said, key)))
     return gaps
+
+
+def _texts(letter: Letter, assessment: Assessment) -> list[tuple[str, str, str, str]]:
+    """Each text or Markdown field the letter gives, and each such sub-field of a list's items, as (its key: the field's
+    name, or <list>-<n>-<sub> for an item's (n from 1), as the letter page names its control; its place in the file, as
+    messages name it; what people call it; its text)."""
+    found = []
+    for spec in assessment.fields:
+        if spec.type in ("text", "markdown"):
+            found.append((spec.name, spec.name, _called(spec.title), letter.text(spec.name)))
+        elif spec.type == "list":
+            for n, item in enumerate(letter.value(spec.name) or (), 1):
+                for sub in spec.items:
+                    if sub.type in ("text", "markdown") and isinstance(item.get(sub.name), str):
+                        called = f"{_ARTICLE.sub('', _called(sub.title))} in item {n} of the {_called(spec.title)}"
+                        found.append((f"{spec.name}-{n}-{sub.name}", f"{spec.name}/{n}/{sub.name}", called, item[sub.name]))
+    return found
 
 
 def _called(title: str) -> str:
@@ -305,7 +323,7 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
             for n, item in enumerate(letter.value(spec.name) or (), 1):
                 for sub in spec.items:
                     if sub.type == "markdown" and isinstance(item.get(sub.name), str):
-                        called = f"{_called(sub.title).removeprefix('the ')} in item {n} of the {_called(spec.title)}"
+                        called = f"{_ARTICLE.sub('', _called(sub.title))} in item {n} of the {_called(spec.title)}"
                         problems += _markdown_problems(
                             doc, item[sub.name], f"{spec.name}-{n}-{sub.name}", (spec.name, n - 1, sub.name), called
                         )
@@ -400,4 +418,14 @@ def _markdown_problems(doc: Document, text: str, key: str, path: tuple[str | int
 
 def _at(doc: Document, key: str, message: str, severity: Severity = Severity.ERROR, plain: str = "") -> Problem:
     """A problem at the key's line, or with no line when the file lacks the key: its first line would point at something else."""
-    return Problem(doc.path, message, doc.line(key) if key in doc.data else None, severity=severity, key=key, plain=plain)
+    if item := _ITEM_KEY.fullmatch(key):  # a sub-field of a list's item: <list>-<n>-<sub>
+        name, n, sub = item.groups()
+        line = doc.line(name, int(n) - 1, sub) if name in doc.data else None
+    else:
+        line = doc.line(key) if key in doc.data else None
+    return Problem(doc.path, message, line, severity=severity, key=key, plain=plain)
+
+
+# What a sub-field's label may start with that "the …" replaces: "Our recommendations" -> "the recommendations in item 2 of …".
+_ARTICLE = re.compile(r"^(?:the|our|your|its|their|a|an) ")
+_ITEM_KEY = re.compile(r"([a-z0-9_]+)-([0-9]+)-([a-z0-9_]+)")

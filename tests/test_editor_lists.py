@@ -165,6 +165,8 @@ def test_add_stops_at_max_items_and_remove_at_min_items(client, series):
     assert 'value="remove:causes:' not in page
     page = client.post(REVISIT, data=fields(page) | {"action": "remove:causes:1"}, headers=ORIGIN).text
     assert fields(page)["field:causes"] == "2" and "The letter needs at least 2." in text(page)
+    london = fields(client.get(LONDON).text)  # none written: two empty items to write in
+    assert london["field:causes"] == "2" and london["field:causes-2-recommendations"] == ""
 
 
 def test_an_unknown_list_or_item_is_refused_and_a_post_without_the_token_changes_nothing(client):

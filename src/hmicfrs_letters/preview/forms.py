@@ -113,9 +113,10 @@ def items(spec: FieldSpec, form: Mapping[str, Any]) -> list[dict[str, str]] | No
 
 def file_items(spec: FieldSpec, value: Any) -> list[dict[str, str]] | None:
     """A list field's items as its file gives them, for the form to show; None when the form cannot show them
-    faithfully (not a list of mappings of its sub-fields' text or dates): then it shows none and leaves the file's alone."""
+    faithfully (not a list of mappings of its sub-fields' text or dates): then it shows none and leaves the file's alone.
+    Empty items make up min_items: as many boxes as the letter needs."""
     if value is None:
-        return []
+        value = []
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         return None
     subs = {sub.name for sub in spec.items}
@@ -124,7 +125,7 @@ def file_items(spec: FieldSpec, value: Any) -> list[dict[str, str]] | None:
         if not set(item) <= subs or any(isinstance(text, dict | list) for text in item.values()):
             return None
         shown.append({sub.name: _shown(item.get(sub.name)) for sub in spec.items})
-    return shown
+    return shown + [{sub.name: "" for sub in spec.items} for _ in range(spec.min_items - len(shown))]  # at least min_items boxes
 
 
 def _shown(value: Any) -> str:

@@ -148,8 +148,8 @@ def test_the_preview_lists_each_letter_by_its_id_with_its_date(series):
     assert "no letter file" not in index
     assert "each letter its own" in client.get("/").text
     assert "We revisited the brigade" in client.get("/frs-2023/letters/london-revisit.html").text
-    page = client.get("/frs-2023/letters/london-revisit")  # its form: no control for the repeating group, left as the file has it
-    assert page.status_code == 200 and 'name="field:strengths"' in page.text and 'name="field:causes"' not in page.text
+    page = client.get("/frs-2023/letters/london-revisit")  # its form: the repeating group's items too (tests/test_editor_lists.py)
+    assert page.status_code == 200 and 'name="field:strengths"' in page.text and 'name="field:causes-2-cause"' in page.text
 
 
 def test_diff_calls_fixed_wording_only_what_differs_in_the_templates_text(series):

@@ -132,8 +132,8 @@ def load_batch(project: Project, assessment: str | None = None) -> Batch:
     return Batch(project, record, recipients, letters, problems)
 
 
-# An assessment's keys that `extends` does not take from the one it extends: its own wording's fingerprint.
-NOT_EXTENDED = ("wording_sha256",)
+# An assessment's keys that `extends` does not take from the one it extends: its own wording's fingerprints.
+NOT_EXTENDED = ("wording_sha256", "variants_sha256")
 MAX_EXTENDS = 5
 
 

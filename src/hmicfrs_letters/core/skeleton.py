@@ -114,7 +114,7 @@ def skeleton_letter(assessment: Assessment, letter: Letter) -> Letter:
 
 _PLACEHOLDER = re.compile(r"\{[a-z][a-z0-9_.]*\}")
 # How many words of a replaced passage a message quotes.
-QUOTED_WORDS = 8
+QUOTED_WORDS = 12
 # Skeletons' replaced passages remembered per Templates (one Templates is one version of the templates),
 # by the skeleton's choices: letters alike in them replace alike.
 _REMEMBERED: weakref.WeakKeyDictionary[Templates, dict[Any, Any]] = weakref.WeakKeyDictionary()

@@ -6,6 +6,13 @@ the template is rendered for a neutral letter whose recipient's details and decl
 the assessment file put into the letter is in it, down to the last comma; nothing a letter file
 says is. Its SHA-256 is recorded in the assessment file, and the text itself beside it
 (`data/assessments/<assessment>.wording.txt`) so that a change can be shown word by word.
+
+Wording that only some letters print is locked too: each other path through the templates (each
+value of a `choice` field, each optional field unwritten, each `list` field with no items, each
+outcome), rendered one factor at a time from the neutral letter, whose text differs from the base
+wording (`wording_variants`). Their SHA-256 is `variants_sha256`, their text
+`<assessment>.variants.txt`; `wording_sha256`, which every letter's approval holds, stays the base
+wording's.
 """
 
 from __future__ import annotations

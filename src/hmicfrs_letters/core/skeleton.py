@@ -154,7 +154,8 @@ def replaced_passages(templates: Templates, assessment: Assessment, letter: Lett
     ]
     if not written:
         return []
-    values = skeleton_values(assessment, letter.values)
+    # What the letter writes; an empty value is as good as none, to the template's `{% if %}` as here.
+    values = skeleton_values(assessment, {name: value for name, value in letter.values.items() if _written(value)})
     key = (
         id(assessment),
         letter.outcome,

@@ -91,6 +91,7 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
         # A hand-over folder says whether it is the whole series, and what it leaves out and why.
         **({"complete": not left_out, "left_out": left_out} if final else {}),
         "wording_sha256": assessment.wording_sha256 or None,
+        "variants_sha256": assessment.variants_sha256 or None,  # the wording of the templates' other paths
         "pdf_standard": assessment.standard(final),  # what its PDFs claim: PDF/UA-1, or PDF/A beside it
         "versions": {
             "hmicfrs-letters": __version__,

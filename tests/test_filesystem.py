@@ -311,6 +311,7 @@ PLACES = [
     "data/recipients/police-forces.yaml",
     "data/assessments/apsp-2017.yaml",
     "data/assessments/apsp-2017.wording.txt",
+    "data/assessments/apsp-2017.variants.txt",
     LETTERS,
     *(f"{LETTERS}/{slug}.yaml" for slug in ("kent", "sussex", "durham", "cleveland", "extra")),
 ]

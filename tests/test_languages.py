@@ -22,7 +22,6 @@ from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import load_batch
 from hmicfrs_letters.pdf import tagging
-from hmicfrs_letters.preview import forms
 from test_series import add_series
 
 OUT = "output/frs-2023-cy"
@@ -109,8 +108,6 @@ def test_languages_and_translated_fields_are_read_as_the_letter_gives_them(serie
     (item,) = batch.letters
     assert item.letter.in_languages(assessment) == ("cy", "en-GB")
     assert item.letter.value("inspection_dates") == {"cy": "4 i 15 Medi 2023", "en-GB": "4 to 15 September 2023"}
-    # The preview's form leaves a translated field as the file has it: it shows no control for it, and ignores one posted.
-    assert forms.values(assessment, {"field:strengths": "English only", "field:report_date": "2023-11-08"}) == {"report_date": "2023-11-08"}
 
 
 def test_a_translated_field_must_be_given_in_exactly_the_letters_languages(series):
@@ -167,7 +164,7 @@ def test_the_lock_holds_each_languages_placeholder_and_new_starts_each_language(
     assert lines[-1].startswith("0 errors")
 
 
-def test_the_previews_index_sorts_by_date_and_shows_no_control_for_a_translated_field(series):
+def test_the_previews_index_sorts_by_date_and_its_form_leaves_a_translated_field_to_the_file(series):
     from starlette.testclient import TestClient
 
     from hmicfrs_letters.preview.app import create_app
@@ -186,7 +183,7 @@ def test_the_previews_index_sorts_by_date_and_shows_no_control_for_a_translated_
     assert re.search(r'aria-sort="ascending"><a href="/frs-2023/\?[^"]*sort=date">Dated</a></th>', index)
     page = client.get("/frs-2023-cy/letters/mid-and-west-wales")
     assert page.status_code == 200 and 'name="field:report_date"' in page.text and 'name="field:strengths"' not in page.text
-    assert "edited in its file: Dates of the inspection, What the service does well." in page.text
+    assert "it cannot be changed here" in page.text and "Edit <code>strengths</code> in the letter's file" in page.text
 
 
 def test_a_placeholder_says_to_be_written_in_the_language_of_its_part(series):

@@ -143,7 +143,8 @@ def test_unknown_keys_name_the_nearest_declared_field_and_fields_are_type_checke
         "data/assessments/frs-2022/essex.yaml:3: 'word' is 'fire station'; expected one of: service, brigade",
         "data/assessments/frs-2022/essex.yaml:4: 'report_date' should be a date written as YYYY-MM-DD",
         "data/assessments/frs-2022/essex.yaml:5: unknown key 'outcome'; expected one of: recipient, date, language, languages, status, addressees, "
-        "salutation, signatory, copied_to, approved, edited, email, cc, issued, inspection_dates, word, report_date, strengths, improvements",
+        "salutation, signatory, copied_to, approved, edited, email, cc, issued, inspection_dates, word, report_date, strengths, improvements, "
+        "closing",
     ):
         assert line in lines
 

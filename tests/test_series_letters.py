@@ -148,8 +148,8 @@ def test_the_preview_lists_each_letter_by_its_id_with_its_date(series):
     assert "no letter file" not in index
     assert "each letter its own" in client.get("/").text
     assert "We revisited the brigade" in client.get("/frs-2023/letters/london-revisit.html").text
-    page = client.get("/frs-2023/letters/london-revisit")  # its form: no control for the repeating group, left as the file has it
-    assert page.status_code == 200 and 'name="field:strengths"' in page.text and 'name="field:causes"' not in page.text
+    page = client.get("/frs-2023/letters/london-revisit")  # its form: the repeating group's items too (tests/test_editor_lists.py)
+    assert page.status_code == 200 and 'name="field:strengths"' in page.text and 'name="field:causes-2-cause"' in page.text
 
 
 def test_diff_calls_fixed_wording_only_what_differs_in_the_templates_text(series):
@@ -162,10 +162,15 @@ def test_diff_calls_fixed_wording_only_what_differs_in_the_templates_text(series
     assert lines[:3] == ["@@ date", "- 10 May 2023", "+ 14 May 2024"]
     assert "@@ field" in lines and "+ Cause of concern 2" in lines  # a repeating group's items: a field section
     assert lines[-1] == "3 differences between london and london-revisit, 0 in the fixed wording"
-    # Own addressees, salutation and signatory, a choice printed as it is, an optional field left out: none is fixed wording.
+    # Own addressees, salutation and signatory, a choice printed as it is, an optional field left out: none is fixed
+    # wording (with the template's choice between two passages, its last paragraph, taken out).
+    template = series / "templates" / "frs-2022" / "letter.html.j2"
+    fixture = template.read_text()
+    choice = fixture[fixture.index('{% if fields.word == "brigade" %}') : fixture.rindex("{% endblock %}")]
+    template.write_text(fixture.replace(choice, ""))
     assert diff("frs-2022", "london", "essex")[-1] == "3 differences between london and essex, 0 in the fixed wording"
     # A choice between two passages of the template: the passage chosen is fixed wording.
-    template = series / "templates" / "frs-2022" / "letter.html.j2"
+    template.write_text(fixture)
     edit(template, "{{ fields.word }} from", '{% if fields.word == "brigade" %}brigade{% else %}service{% endif %} from')
     lines = diff("frs-2022", "london", "essex")
     assert "@@ fixed wording  <- not expected to differ" in lines
@@ -199,3 +204,102 @@ def test_a_list_fields_items_are_checked_and_the_lock_holds_its_fixed_words(seri
     result = runner.invoke(app, ["--project", str(series), "check", "--no-pages", "--assessment", "frs-2023"])
     assert result.exit_code == 1
     assert f"{LETTERS}/london-revisit.yaml:10: 'causes' item 2 has an unknown key 'caus'; did you mean 'cause'?" in result.output
+
+
+# --- every fixed word under the lock: a choice between locked passages, a standard passage a letter replaces ------
+
+FRS_2022 = "data/assessments/frs-2022.yaml"
+VARIANTS_LINE = 11  # variants_sha256, once `approve-wording` has added it under wording_sha256
+CHANGED = "differs from the approved wording (changes below); fix the templates, or run `letters approve-wording` if the change is approved"
+
+
+def _approved_frs_2022(series: Path) -> CliRunner:
+    runner = CliRunner()
+    result = runner.invoke(app, ["--project", str(series), "approve-wording", "--assessment", "frs-2022"])
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("; 3 other paths through the templates in data/assessments/frs-2022.variants.txt\n")
+    assert "\nvariants_sha256: " in (series / FRS_2022).read_text().split("\nsender:")[0]
+    return runner
+
+
+def _check_frs_2022(runner: CliRunner, series: Path):
+    return runner.invoke(app, ["--project", str(series), "check", "--no-pages", "--assessment", "frs-2022"])
+
+
+def test_the_lock_holds_both_passages_of_a_choice_and_the_standard_passage_of_an_optional_field(series):
+    runner = _approved_frs_2022(series)
+    variants = (series / "data/assessments/frs-2022.variants.txt").read_text()
+    base = (series / "data/assessments/frs-2022.wording.txt").read_text()
+    brigade = "Our report will also look at how the brigade works with the police and ambulance services."
+    standard = "We will send a copy of this letter to {recipient.authority}."
+    assert brigade not in base and standard not in base  # the base path: 'word' neutral (the else), 'closing' written
+    assert "when 'word' is 'brigade':\n" in variants and f"\n  {brigade}\n" in variants
+    assert "when 'closing' is not written:\n" in variants and f"\n  {standard}\n" in variants
+    assert "when 'word' is 'service'" not in variants  # the base wording's own path: not again
+    result = _check_frs_2022(runner, series)
+    assert result.exit_code == 0 and "wording" not in result.output, result.output
+
+    template = series / "templates/frs-2022/letter.html.j2"
+    fixture = template.read_text()
+    # A word changed in the passage only brigades' letters print: an error naming the path, with its word diff.
+    edit(template, "the police and ambulance services", "the police, ambulance and coastguard services")
+    result = _check_frs_2022(runner, series)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    said = f"{FRS_2022}:{VARIANTS_LINE}: the wording printed when 'word' is 'brigade' {CHANGED}"
+    assert said in lines
+    assert lines[lines.index(said) + 1] == (
+        "  line 13: … how the brigade works with the [-police-] {+police, ambulance+} and [-ambulance-] {+coastguard+} services."
+    )
+    assert "fixed wording differs" not in result.output  # the base wording is as approved
+    # A word changed in the standard passage a letter's own `closing` would replace (the `{% else %}`).
+    template.write_text(fixture.replace("We will send a copy of this letter", "We shall send a copy of this letter"))
+    result = _check_frs_2022(runner, series)
+    assert result.exit_code == 1
+    assert f"{FRS_2022}:{VARIANTS_LINE}: the wording printed when 'closing' is not written {CHANGED}" in result.output
+    assert "  line 12: We [-will-] {+shall+} send a copy of this letter …" in result.output
+    # A change to the wording every path prints is told once, as the base wording's.
+    template.write_text(fixture.replace("We inspected your", "We visited your"))
+    result = _check_frs_2022(runner, series)
+    assert result.exit_code == 1
+    assert result.output.count(CHANGED) == 1 and "the letters' fixed wording differs" in result.output
+    # Approved again, every path is recorded anew.
+    assert runner.invoke(app, ["--project", str(series), "approve-wording", "--assessment", "frs-2022"]).exit_code == 0
+    assert "We visited your" in (series / "data/assessments/frs-2022.variants.txt").read_text()
+    assert _check_frs_2022(runner, series).exit_code == 0
+
+
+def test_without_the_approved_text_of_the_other_paths_a_change_still_fails(series):
+    runner = _approved_frs_2022(series)
+    (series / "data/assessments/frs-2022.variants.txt").unlink()
+    assert _check_frs_2022(runner, series).exit_code == 0  # the fingerprint holds: the text is only for the diff
+    edit(series / "templates/frs-2022/letter.html.j2", "the police and ambulance services", "the police services")
+    result = _check_frs_2022(runner, series)
+    assert result.exit_code == 1
+    assert f"{FRS_2022}:{VARIANTS_LINE}: the wording the letters print on another path through the templates {CHANGED}" in result.output
+    assert "(the approved text, data/assessments/frs-2022.variants.txt, is missing: no diff to show)" in result.output
+
+
+def test_check_and_the_preview_say_which_standard_passage_a_letter_replaced(letters, series):
+    from starlette.testclient import TestClient
+
+    from hmicfrs_letters.core.project import Project
+    from hmicfrs_letters.preview.app import create_app
+    from hmicfrs_letters.preview.state import Preview
+
+    result = letters("check", "--no-pages", "--assessment", "frs-2022")
+    assert result.exit_code == 0, result.output
+    note = "'closing' (Closing paragraph) replaces the standard passage “We will send a copy of this letter to Cleveland Fire Authority.”"
+    assert f"data/assessments/frs-2022/cleveland.yaml:4: warning: {note}" in result.output.splitlines()
+    assert result.output.count("replaces the standard passage") == 1  # London and Essex keep it
+    client = TestClient(create_app(Preview(Project.at(series)), allowed_hosts=["testserver"], watching=False))
+    page = client.get("/frs-2022/letters/cleveland").text
+    assert "Closing paragraph replaces the standard passage “We will send a copy of this letter to Cleveland Fire Authority.”" in page
+    assert "replaces the standard passage" not in client.get("/frs-2022/letters/essex").text
+    # What Cleveland's letter prints instead, and what it no longer prints.
+    html = client.get("/frs-2022/letters/cleveland.html").text
+    assert "and to the four councils it serves." in html and "We will send a copy of this letter to Cleveland Fire Authority." not in html
+    # Without its own closing paragraph, the letter replaces nothing.
+    edit(series / "data/assessments/frs-2022/cleveland.yaml", "closing: We will send", "# closing: We will send")
+    result = letters("check", "--no-pages", "--assessment", "frs-2022")
+    assert result.exit_code == 0 and "replaces the standard passage" not in result.output, result.output

@@ -10,7 +10,7 @@ from editing import edit
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import load_batch
-from hmicfrs_letters.workflow.wording import fingerprint, fixed_wording
+from hmicfrs_letters.workflow.wording import fingerprint, fixed_wording, variants_text, wording_variants
 
 LETTERS = "data/assessments/apsp-2017"
 ASSESSMENT = "data/assessments/apsp-2017.yaml"
@@ -123,3 +123,69 @@ def test_a_broken_template_is_reported_by_approve_wording(letters, project):
     result = letters("approve-wording")
     assert result.exit_code == 1
     assert result.output.startswith("Error: templates/apsp-2017/letter.html.j2:")
+
+
+# --- every path through the templates: an approval made before they were locked -------------------------
+
+VARIANTS = "data/assessments/apsp-2017.variants.txt"
+# apsp-2017's approved wording: every approval of its letters holds it.
+APSP_WORDING = "2e3712eadfbf6b2f4794dd7c7ead5775fa1c25abb30408795de2ac3e8254b37a"
+
+
+def test_the_other_paths_of_apsp_2017_are_recorded_and_leave_its_approvals_as_they_were(fixture_project):
+    batch = load_batch(Project.at(fixture_project))
+    variants = wording_variants(Templates(batch.project.templates_dir), batch.assessment)
+    # The address and copy line of a letter that names no chief officer, nor whom it copies in.
+    assert list(variants) == ["when 'recipient_name' is not written", "when 'copied_to_name' is not written"]
+    recorded = (fixture_project / VARIANTS).read_text()
+    assert recorded == variants_text(variants)
+    assert fingerprint(recorded) == batch.assessment.variants_sha256
+    assert "\n  Copied to: {recipient.copied_to}\n" in recorded
+    assert batch.assessment.wording_sha256 == APSP_WORDING
+
+
+def test_an_approval_from_before_the_other_paths_were_locked_warns_until_they_are(letters, project):
+    assessment = project / ASSESSMENT
+    before = assessment.read_text()
+    lines = before.splitlines(keepends=True)
+    assessment.write_text("".join(line for line in lines if "variants" not in line and "the letters' other paths" not in line))
+    (project / VARIANTS).unlink()
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 0, result.output  # the approved letters stand: their approvals hold wording_sha256 only
+    assert (
+        f"{ASSESSMENT}: warning: the wording the letters print when 'recipient_name' is not written, when 'copied_to_name' is "
+        "not written is not locked yet ('variants_sha256'); run `letters approve-wording` once it is approved"
+    ) in result.output.splitlines()
+    assert "changed since it was approved" not in result.output
+    result = letters("approve-wording")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Recorded the new approved wording of apsp-2017, sha256 {APSP_WORDING};")
+    assert f'wording_sha256: "{APSP_WORDING}"' in assessment.read_text()
+    assert (project / VARIANTS).is_file() and "variants_sha256: " in assessment.read_text()
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 0 and "wording" not in result.output, result.output
+
+
+def test_a_chief_officers_name_and_a_named_copy_replace_no_standard_passage(letters, project):
+    path = letter_file(project, "sussex")
+    path.write_text(path.read_text() + "recipient_name: Giles York QPM\ncopied_to_name: Katy Bourne\n")
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 0
+    assert "replaces the standard passage" not in result.output
+
+
+def test_the_other_paths_approved_text_linking_outside_is_never_shown(letters, project, tmp_path):
+    secret = "SECRET-FROM-OUTSIDE-THE-PROJECT"
+    outside = tmp_path / "outside" / "variants.txt"
+    outside.parent.mkdir()
+    outside.write_text((project / VARIANTS).read_text().replace("Via email", f"Via {secret}"))
+    (project / VARIANTS).unlink()
+    (project / VARIANTS).symlink_to(outside)
+    edit(template(project), "Copied to: {% if copied_to %}", "Copy to: {% if copied_to %}")
+    result = letters("check", "--no-pages")
+    assert result.exit_code == 1
+    assert (
+        f"(the approved text, {VARIANTS}, cannot be read (links to a file outside data/; the engine reads only files that are in it)"
+        in result.output
+    )
+    assert secret not in result.output

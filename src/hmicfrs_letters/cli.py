@@ -417,6 +417,10 @@ def approve(
 def approve_wording(ctx: typer.Context, assessment: AssessmentOption = None) -> None:
     """Record the templates' fixed wording as approved: its SHA-256, and its text beside the assessment file.
 
+    The wording of every path through the templates is recorded too (a choice's other passages,
+    an optional field's standard passage, each outcome's): `variants_sha256`, and the text in
+    `<assessment>.variants.txt`.
+
     \b
     Run it once a change to the fixed wording (shown by `letters check`) is approved.
     Example:
@@ -428,8 +432,14 @@ def approve_wording(ctx: typer.Context, assessment: AssessmentOption = None) -> 
         batch = _work(ctx, assessment).batch
         result = record_wording(batch)
     state = "Recorded the new" if result.changed else "Unchanged:"
+    others = (
+        f"; {_count(result.variants, 'other path')} through the templates in {batch.project.shown(result.variants_file)}"
+        if result.variants_file
+        else ""
+    )
     typer.echo(
-        f"{state} approved wording of {batch.assessment.slug}, sha256 {result.fingerprint}; text in {batch.project.shown(result.text_file)}"
+        f"{state} approved wording of {batch.assessment.slug}, sha256 {result.fingerprint}; "
+        f"text in {batch.project.shown(result.text_file)}{others}"
     )
 
 

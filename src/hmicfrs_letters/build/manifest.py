@@ -64,7 +64,7 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
     inputs = [project.recipients_file(assessment.recipients), project.assessment_file(assessment.slug)]
     if assessment.extends:
         inputs.append(project.assessment_file(assessment.extends))
-    inputs += [p for p in [project.wording_file(assessment.slug)] if p.is_file()]
+    inputs += [p for p in [project.wording_file(assessment.slug), project.variants_file(assessment.slug)] if p.is_file()]
     inputs += [item.source for item in batch.letters] + _files(project.templates_dir)
     # An ordinary build's folder holds the final build's folder too (final/): not this build's output.
     outputs = [p for p in _files(report.out_dir) if p.name != MANIFEST and not _final_folder(p.relative_to(report.out_dir).parts[0])]
@@ -91,6 +91,7 @@ def manifest(batch: Batch, report: BuildReport, final: bool) -> dict[str, Any]:
         # A hand-over folder says whether it is the whole series, and what it leaves out and why.
         **({"complete": not left_out, "left_out": left_out} if final else {}),
         "wording_sha256": assessment.wording_sha256 or None,
+        "variants_sha256": assessment.variants_sha256 or None,  # the wording of the templates' other paths
         "pdf_standard": assessment.standard(final),  # what its PDFs claim: PDF/UA-1, or PDF/A beside it
         "versions": {
             "hmicfrs-letters": __version__,

@@ -157,6 +157,9 @@ class Assessment:
     fields: tuple[FieldSpec, ...] = ()
     # SHA-256 of the approved fixed wording (see workflow/wording.py); empty until first approved.
     wording_sha256: str = ""
+    # SHA-256 of the approved wording of its letters' other paths (a choice's other passages, an optional
+    # field's standard passage, an outcome's), beside the base wording; empty until first approved.
+    variants_sha256: str = ""
     # A letter to every recipient of the list: a recipient without one is a warning.
     every_recipient: bool = False
     extends: str = ""  # the assessment whose keys it takes (core.validate.assessment_document)

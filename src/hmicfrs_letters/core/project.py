@@ -79,6 +79,10 @@ class Project:
         """The approved fixed wording of an assessment's letters, as text, beside its file."""
         return self.assessment_file(slug).with_suffix(".wording.txt")
 
+    def variants_file(self, slug: str) -> Path:
+        """The approved wording of the other paths through an assessment's templates (workflow.wording), beside its file."""
+        return self.assessment_file(slug).with_suffix(".variants.txt")
+
     def shown(self, path: Path) -> str:
         """A path as messages show it: relative to the project root."""
         try:

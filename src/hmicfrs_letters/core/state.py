@@ -29,7 +29,8 @@ from hmicfrs_letters.core.approval import html_fingerprint
 from hmicfrs_letters.core.errors import LetterError, Problem, Said, Severity, plain
 from hmicfrs_letters.core.models import APPROVED, PENDING, Assessment, FieldSpec
 from hmicfrs_letters.core.render import render_letter
-from hmicfrs_letters.core.status import ISSUED_TITLE, STANDING, TITLES, Status
+from hmicfrs_letters.core.skeleton import quoted, replaced_passages
+from hmicfrs_letters.core.status import ISSUED_TITLE, REPLACED, REPLACED_PLAIN, STANDING, TITLES, Status
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import LetterInput, approval_gaps
 
@@ -58,6 +59,22 @@ def _optional_placeholders(item: LetterInput, html: str, assessment: Assessment)
         for spec in printed_placeholders(html, assessment)
         if not spec.required
     )
+
+
+def _replaced(templates: Templates, assessment: Assessment, item: LetterInput) -> tuple[Problem, ...]:
+    """A note for each standard passage of the template that the letter's own text replaces (core.skeleton)."""
+    letter = item.letter
+    assert letter is not None
+    notes = []
+    for spec, passage in replaced_passages(templates, assessment, letter):
+        words = {"name": spec.name, "title": spec.title, "passage": quoted(passage, letter.recipient)}
+        line = item.doc.line(spec.name) if item.doc else None
+        notes.append(
+            Problem(
+                item.shown, REPLACED.format(**words), line, severity=Severity.WARNING, key=spec.name, plain=REPLACED_PLAIN.format(**words)
+            )
+        )
+    return tuple(notes)
 
 
 @dataclass(frozen=True)
@@ -174,10 +191,10 @@ def assess(templates: Templates, assessment: Assessment, item: LetterInput) -> L
     try:
         if letter.is_draft:
             html = render_letter(templates, assessment, letter, item.shown)
-            problems += _optional_placeholders(item, html, assessment)
+            problems += _optional_placeholders(item, html, assessment) + _replaced(templates, assessment, item)
             return LetterState(item, Status.DRAFT, html, problems, assessment=assessment)
         html = render_letter(templates, assessment, letter, item.shown)
-        problems += _optional_placeholders(item, html, assessment)
+        problems += _optional_placeholders(item, html, assessment) + _replaced(templates, assessment, item)
         approval = _approval_problem(item, html, assessment)
         if letter.issued is not None:  # sent: it stands as issued, or is changed since it was issued
             if approval is None and issued_with(letter.approved.sha256, letter.issued.message_id):

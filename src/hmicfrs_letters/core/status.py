@@ -40,3 +40,8 @@ REFUSALS = (
     "has errors (its file's, its template's, its PDF's, the page limit's)",
     "cannot be read",
 )
+
+# A letter's own text in place of a standard passage of its template (core.state, from core.skeleton.replaced_passages):
+# a note in `letters check` and on the preview's letter page, not a fault.
+REPLACED = "'{name}' ({title}) replaces the standard passage \u201c{passage}\u201d"
+REPLACED_PLAIN = "{title} replaces the standard passage \u201c{passage}\u201d."

@@ -83,6 +83,26 @@ class _Loader(jinja2.FileSystemLoader):
         return text, os.path.normpath(path), lambda: True  # auto_reload is off: a new Templates sees changes
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled once a process: each `Templates` (a command, a check, a preview's reload) makes
+    a new environment, and compiling the shipped templates took ~0.17 s of every check. Jinja keys an
+    entry by the template's file and checks it against the source's checksum, so a changed template is
+    compiled again; kept in memory only, nothing is written."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if (code := self._code.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+
+
 class Templates:
     """A folder of templates in one environment: trusted code that escapes every value it prints.
 
@@ -101,6 +121,7 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
             auto_reload=False,
+            bytecode_cache=_COMPILED,
         )
         # Each language's words (`words_by_language[language].page`); `languages`, the letter's own
         # list of languages, is in each letter's context (core.render).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,8 +143,8 @@ def load_batch(project: Project, assessment: str | None = None) -> Batch:
     return Batch(project, record, recipients, letters, problems)
 
 
-# An assessment's keys that `extends` does not take from the one it extends: its own wording's fingerprint.
-NOT_EXTENDED = ("wording_sha256",)
+# An assessment's keys that `extends` does not take from the one it extends: its own wording's fingerprints.
+NOT_EXTENDED = ("wording_sha256", "variants_sha256")
 MAX_EXTENDS = 5
 
 
@@ -293,12 +294,29 @@ def _unwritten(letter: Letter, assessment: Assessment, spec: FieldSpec) -> str |
 def placeholder_gaps(letter: Letter, assessment: Assessment) -> list[tuple[str, Said]]:
     """The approval rule on placeholders left in a letter's text ('[date]', 'TODO'): (field, why) for each field that has one."""
     gaps = []
-    for spec in assessment.fields:
-        if spec.type in ("text", "markdown") and (marks := findings.placeholders(letter.text(spec.name))):
+    for key, name, called, text in _texts(letter, assessment):
+        if marks := findings.placeholders(text):
             quoted = ", ".join(repr(m) for m in marks)
-            said = f"Replace {', '.join(f'“{m}”' for m in marks)} in the {_called(spec.title)} with what it stands for."
-            gaps.append((spec.name, Said(f"'{spec.name}' holds a placeholder: {quoted}", said, spec.name)))
+            said = f"Replace {', '.join(f'“{m}”' for m in marks)} in the {called} with what it stands for."
+            gaps.append((key, Said(f"'{name}' holds a placeholder: {quoted}", said, key)))
     return gaps
+
+
+def _texts(letter: Letter, assessment: Assessment) -> list[tuple[str, str, str, str]]:
+    """Each text or Markdown field the letter gives, and each such sub-field of a list's items, as (its key: the field's
+    name, or <list>-<n>-<sub> for an item's (n from 1), as the letter page names its control; its place in the file, as
+    messages name it; what people call it; its text)."""
+    found = []
+    for spec in assessment.fields:
+        if spec.type in ("text", "markdown"):
+            found.append((spec.name, spec.name, _called(spec.title), letter.text(spec.name)))
+        elif spec.type == "list":
+            for n, item in enumerate(letter.value(spec.name) or (), 1):
+                for sub in spec.items:
+                    if sub.type in ("text", "markdown") and isinstance(item.get(sub.name), str):
+                        called = f"{_ARTICLE.sub('', _called(sub.title))} in item {n} of the {_called(spec.title)}"
+                        found.append((f"{spec.name}-{n}-{sub.name}", f"{spec.name}/{n}/{sub.name}", called, item[sub.name]))
+    return found
 
 
 def _called(title: str) -> str:
@@ -323,49 +341,17 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
             for key, reason in gaps
         ]
     for spec in assessment.fields:
-        if spec.type != "markdown" or letter.value(spec.name) is None:
-            continue
-        called = _called(spec.title)
-        converted = findings.convert(letter.text(spec.name))
-        if converted.too_deep:
-            problems.append(
-                doc.problem(
-                    f"'{spec.name}' nests quotes or lists more than {findings.MAX_NESTING} levels deep; make them flatter",
-                    spec.name,
-                    plain=f"The {called} has lists or quotes inside each other more than {findings.MAX_NESTING} deep: make them flatter.",
-                )
-            )
-        if converted.has_image:
-            problems.append(doc.problem(f"'{spec.name}' may not contain images", spec.name, plain=f"Take the image out of the {called}."))
-        if converted.has_top_heading:
-            problems.append(
-                doc.problem(
-                    f"'{spec.name}' has a '#' heading: the subject is the letter's only one; use '##' to '####'",
-                    spec.name,
-                    plain=f"The {called} has a top-level heading (one “#”): the letter's subject is its only one. "
-                    "Start a heading with two to four “#” instead.",
-                )
-            )
-        if converted.has_control:
-            problems.append(
-                doc.problem(
-                    f"'{spec.name}' writes a control character as a character reference (&#…;); remove it",
-                    spec.name,
-                    plain=f"The {called} has an invisible control character written as a code (&#…;): remove it.",
-                )
-            )
-        for char in dict.fromkeys(UNEXTRACTABLE.findall(findings.shown_text(converted))):
-            if char not in letter.text(spec.name):  # written as a character reference (&#xFB01;): loading the YAML could not see it
-                problems.append(doc.problem(unextractable_message(char), spec.name, plain=f"The {called}: {unextractable_message(char)}."))
-        if converted.has_raw_html:
-            problems.append(
-                doc.problem(
-                    f"'{spec.name}' contains HTML tags; they are printed as typed, not as markup (use Markdown)",
-                    spec.name,
-                    plain=f"The {called} has HTML tags: they print as typed. Format the text as “How to format the text” shows.",
-                    severity=Severity.WARNING,
-                )
-            )
+        if spec.type == "markdown" and letter.value(spec.name) is not None:
+            problems += _markdown_problems(doc, letter.text(spec.name), spec.name, (spec.name,), _called(spec.title))
+        elif spec.type == "list":
+            # Each item's Markdown sub-fields, checked as a field is: keyed <list>-<n>-<sub> (n from 1), as the letter page names its control.
+            for n, item in enumerate(letter.value(spec.name) or (), 1):
+                for sub in spec.items:
+                    if sub.type == "markdown" and isinstance(item.get(sub.name), str):
+                        called = f"{_ARTICLE.sub('', _called(sub.title))} in item {n} of the {_called(spec.title)}"
+                        problems += _markdown_problems(
+                            doc, item[sub.name], f"{spec.name}-{n}-{sub.name}", (spec.name, n - 1, sub.name), called
+                        )
     for path, line in doc.folded.items():
         name = "/".join(str(key) for key in path)
         problems.append(
@@ -398,6 +384,74 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
     return problems
 
 
+def _markdown_problems(doc: Document, text: str, key: str, path: tuple[str | int, ...], called: str) -> list[Problem]:
+    """What is wrong with one Markdown text of a letter (a field, or a sub-field of a list's item at `path`), keyed `key`."""
+    problems: list[Problem] = []
+    name = "/".join(str(part + 1 if isinstance(part, int) else part) for part in path)
+    line = doc.line(*path)
+    converted = findings.convert(text)
+    if converted.too_deep:
+        problems.append(
+            Problem(
+                doc.path,
+                f"'{name}' nests quotes or lists more than {findings.MAX_NESTING} levels deep; make them flatter",
+                line,
+                key=key,
+                plain=f"The {called} has lists or quotes inside each other more than {findings.MAX_NESTING} deep: make them flatter.",
+            )
+        )
+    if converted.has_image:
+        problems.append(Problem(doc.path, f"'{name}' may not contain images", line, key=key, plain=f"Take the image out of the {called}."))
+    if converted.has_top_heading:
+        problems.append(
+            Problem(
+                doc.path,
+                f"'{name}' has a '#' heading: the subject is the letter's only one; use '##' to '####'",
+                line,
+                key=key,
+                plain=f"The {called} has a top-level heading (one “#”): the letter's subject is its only one. "
+                "Start a heading with two to four “#” instead.",
+            )
+        )
+    if converted.has_control:
+        problems.append(
+            Problem(
+                doc.path,
+                f"'{name}' writes a control character as a character reference (&#…;); remove it",
+                line,
+                key=key,
+                plain=f"The {called} has an invisible control character written as a code (&#…;): remove it.",
+            )
+        )
+    for char in dict.fromkeys(UNEXTRACTABLE.findall(findings.shown_text(converted))):
+        if char not in text:  # written as a character reference (&#xFB01;): loading the YAML could not see it
+            problems.append(
+                Problem(doc.path, unextractable_message(char), line, key=key, plain=f"The {called}: {unextractable_message(char)}.")
+            )
+    if converted.has_raw_html:
+        problems.append(
+            Problem(
+                doc.path,
+                f"'{name}' contains HTML tags; they are printed as typed, not as markup (use Markdown)",
+                line,
+                key=key,
+                plain=f"The {called} has HTML tags: they print as typed. Format the text as “How to format the text” shows.",
+                severity=Severity.WARNING,
+            )
+        )
+    return problems
+
+
 def _at(doc: Document, key: str, message: str, severity: Severity = Severity.ERROR, plain: str = "") -> Problem:
     """A problem at the key's line, or with no line when the file lacks the key: its first line would point at something else."""
-    return Problem(doc.path, message, doc.line(key) if key in doc.data else None, severity=severity, key=key, plain=plain)
+    if item := _ITEM_KEY.fullmatch(key):  # a sub-field of a list's item: <list>-<n>-<sub>
+        name, n, sub = item.groups()
+        line = doc.line(name, int(n) - 1, sub) if name in doc.data else None
+    else:
+        line = doc.line(key) if key in doc.data else None
+    return Problem(doc.path, message, line, severity=severity, key=key, plain=plain)
+
+
+# What a sub-field's label may start with that "the …" replaces: "Our recommendations" -> "the recommendations in item 2 of …".
+_ARTICLE = re.compile(r"^(?:the|our|your|its|their|a|an) ")
+_ITEM_KEY = re.compile(r"([a-z0-9_]+)-([0-9]+)-([a-z0-9_]+)")

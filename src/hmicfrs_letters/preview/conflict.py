@@ -44,7 +44,9 @@ def differences(assessment: Assessment, on_disk: Mapping[str, Any], posted: Mapp
         theirs, mine = _shown(on_disk.get(key), assessment, key), _shown(values[key], assessment, key)
         if theirs == mine:
             continue
-        if kind == "markdown":
+        if kind == "list" and key not in ("addressees", "copied_to"):  # a group that repeats: its items numbered
+            found.append(Difference(key, label, _items(on_disk.get(key)), _items(values[key])))
+        elif kind == "markdown":
             found.append(Difference(key, label, findings.convert(theirs).html, tracked_changes(theirs, mine)))
         else:
             found.append(Difference(key, label, _plain(theirs), _plain(mine)))
@@ -69,7 +71,7 @@ def _keys(assessment: Assessment) -> list[tuple[str, str, str]]:
 def _key_of(assessment: Assessment, name: str) -> str:
     """The letter's key a form control sets."""
     if name.startswith(forms.FIELD):
-        return name[len(forms.FIELD) :]
+        return name[len(forms.FIELD) :].split("-")[0]  # a list's item's sub-field: field:<list>-<n>-<sub>
     if name.startswith("addressee-"):
         return "addressees"
     return name
@@ -82,11 +84,22 @@ def _shown(value: Any, assessment: Assessment, key: str) -> str:
         return category.label if category else ("Pending" if value in (None, "", PENDING) else str(value))
     if key == "addressees" and isinstance(value, Sequence) and not isinstance(value, str):
         return "\n".join(", ".join(str(v) for v in entry.values() if v) if isinstance(entry, Mapping) else str(entry) for entry in value)
+    if isinstance(value, Sequence) and not isinstance(value, str) and value and all(isinstance(v, Mapping) for v in value):
+        return "\n\n".join("\n".join(_shown(v, assessment, "") for v in entry.values()) for entry in value)
     if isinstance(value, Sequence) and not isinstance(value, str):
         return "\n".join(str(v) for v in value)
     if value is None:
         return ""
     return (value.isoformat() if hasattr(value, "isoformat") else str(value)).strip()
+
+
+def _items(value: Any) -> Markup:
+    """A list field's items as a numbered list, each sub-field's text a paragraph of its item, as typed."""
+    if not isinstance(value, Sequence) or isinstance(value, str) or not value:
+        return _plain("")
+    entries = (entry.values() if isinstance(entry, Mapping) else [entry] for entry in value)
+    shown = (Markup("").join(Markup("<p>{}</p>").format(_plain(str(v).strip())) for v in texts if v) for texts in entries)
+    return Markup('<ol class="items">') + Markup("").join(Markup("<li>{}</li>").format(item) for item in shown) + Markup("</ol>")
 
 
 def _plain(text: str) -> Markup:

@@ -142,6 +142,7 @@ def _letter_page(request: Request, view: LetterView, status: int = 200, posted: 
     extra.setdefault("failed", None)
     extra.setdefault("ask", None)
     extra.setdefault("reasons_failed", ())
+    extra.setdefault("regrouped", None)
     return page(
         request,
         "letter.html.j2",
@@ -183,9 +184,19 @@ async def letter_post(request: Request) -> Response:
     ):  # a save from a form that did not repeat the name
         form = FormData([*((k, v) for k, v in form.multi_items() if k != "by"), ("by", remembered)])
     action = str(form.get("action", ""))
+    if action.startswith(("add:", "remove:")):  # a list's "Add another" or "Remove": the page again, nothing saved
+        return await run_in_threadpool(_regroup, request, view, action, form)
     if action not in ACTIONS:
         return problems_page(request, [Problem(request.url.path, f"no such action: {action[:40]!r}")], 400)
     return await run_in_threadpool(_act, request, view, action, form)
+
+
+def _regroup(request: Request, view: LetterView, action: str, form: FormData) -> Response:
+    """The page again with an item added to a list or removed, and everything typed kept: nothing is written."""
+    changed = forms.regrouped(_preview(request).get(view.assessment).loaded().assessment, form, action)
+    if changed is None:
+        return problems_page(request, [Problem(request.url.path, f"no such action: {action[:40]!r}")], 400)
+    return _letter_page(request, view, posted=FormData(changed.form), regrouped=changed)
 
 
 def _act(request: Request, view: LetterView, action: str, form: FormData) -> Response:
@@ -284,7 +295,7 @@ def _start(work: Workflow, view: LetterView, form: FormData) -> Refused | None:
     file = letter_file(work.batch, view.slug)
     if file.version != str(form.get("version", "")):
         raise Conflict(file, b"")
-    typed = [spec.title for spec in work.assessment.fields if str(form.get(forms.FIELD + spec.name, "")).strip()]
+    typed = [spec.title for spec in work.assessment.fields if forms.typed_in(spec, form)]
     if typed and form.get("confirm") != "replace":
         return Refused(
             ask=Ask(
@@ -460,8 +471,14 @@ def _controls(assessment: Assessment, raw: Mapping[str, Any], posted: Mapping[st
     def given(name: str, key: str) -> Any:
         return posted.get(name, "") if posted is not None else raw.get(key)
 
-    controls: dict[str, Any] = {"fields": {}}
+    controls: dict[str, Any] = {"fields": {}, "lists": {}, "fixed": set()}
     for spec in assessment.fields:
+        if spec.type == "list":  # its items, or None when the file's cannot be shown (then only the file edits them)
+            shown = forms.items(spec, posted) if posted is not None else None
+            controls["lists"][spec.name] = shown if shown is not None else forms.file_items(spec, raw.get(spec.name))
+            continue
+        if isinstance(raw.get(spec.name), dict):  # a value by language, say: not one text box's; only the file edits it
+            controls["fixed"].add(spec.name)
         value = given(forms.FIELD + spec.name, spec.name)
         controls["fields"][spec.name] = _text(value)
     controls["outcome"] = _text(given("outcome", "outcome")) or PENDING

@@ -3,7 +3,7 @@
 For a reviewer, only what the letters write (their recipient, date, fields, addressees,
 salutation and signatory) should differ; a difference in the template's fixed text is marked as
 one in the fixed wording. Which it is comes from the template, not from the text: each letter is
-also rendered as its skeleton (workflow.wording.skeleton_letter: what it writes held as
+also rendered as its skeleton (core.skeleton.skeleton_letter: what it writes held as
 `{placeholders}`, the template's choices it makes kept), and a difference is in the fixed wording
 only where the two skeletons differ there in more than a placeholder. Its part is named by the
 class of the element around it (`field` or `findings` where a template prints a field, as the
@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 from hmicfrs_letters.core.errors import LetterError
 from hmicfrs_letters.core.render import render_letter
+from hmicfrs_letters.core.skeleton import skeleton_letter
 from hmicfrs_letters.core.text import Passage, letter_passages
 from hmicfrs_letters.core.validate import LetterInput
 from hmicfrs_letters.workflow.series import Workflow
-from hmicfrs_letters.workflow.wording import fixed_wording, skeleton_letter
+from hmicfrs_letters.workflow.wording import fixed_wording
 
 # The parts of a letter that vary between letters, by their class in the templates.
 VARYING_PARTS = ("addressee", "salutation", "signature", "findings", "field", "date", "subject")

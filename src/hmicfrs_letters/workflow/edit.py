@@ -24,7 +24,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.files import HeldFile, read_data_file
 from hmicfrs_letters.core.load import parse_yaml
-from hmicfrs_letters.core.models import APPROVED, DRAFT, EditRecord
+from hmicfrs_letters.core.models import APPROVED, DRAFT, EditRecord, FieldSpec
 from hmicfrs_letters.core.validate import Batch, LetterInput, read_letter_bytes
 from hmicfrs_letters.workflow.yamledit import dump, literal, plain, read_back, round_trip
 
@@ -98,6 +98,7 @@ def edited(batch: Batch, data: bytes | None, values: Mapping[str, Any], record: 
     its `edited:` record (replacing the one it had).
     """
     types = {spec.name: spec.type for spec in batch.assessment.fields}
+    lists = {spec.name: spec for spec in batch.assessment.fields if spec.type == "list"}
     allowed = set(EDITABLE) | set(types)
     shown = batch.project.shown(batch.project.letters_dir(batch.assessment.slug))
     try:
@@ -115,7 +116,7 @@ def edited(batch: Batch, data: bytes | None, values: Mapping[str, Any], record: 
             document.pop(key, None)
             meant.pop(key, None)
             continue
-        scalar = _scalar(value, types.get(key))
+        scalar = _items(document.get(key), value, lists[key]) if key in lists else _scalar(value, types.get(key))
         if key in document:
             document[key] = scalar
         else:
@@ -171,6 +172,28 @@ def _scalar(value: Any, kind: str | None) -> Any:
     if isinstance(value, Mapping):
         return CommentedMap((k, _text(v) if isinstance(v, str) else v) for k, v in value.items() if v)
     return value  # ruamel quotes what would not read back as this text
+
+
+def _items(current: Any, value: Sequence[Mapping[str, Any]], spec: FieldSpec) -> CommentedSeq:
+    """A list field's items set in the file's own list, item by item, where it has one (its comments and
+    layout kept, a sub-field left as it was where its text is the same); each sub-field written as its type is."""
+    kinds = {sub.name: sub.type for sub in spec.items}
+    seq = current if isinstance(current, CommentedSeq) else CommentedSeq()
+    while len(seq) > len(value):
+        seq.pop()
+    for n, item in enumerate(value):
+        entry = seq[n] if n < len(seq) and isinstance(seq[n], CommentedMap) else CommentedMap()
+        for key in [key for key in entry if key not in item]:
+            del entry[key]
+        for key, text in item.items():
+            new = _scalar(text, kinds.get(key))
+            if key not in entry or plain(entry[key]) != plain(new):
+                entry[key] = new
+        if n < len(seq):
+            seq[n] = entry
+        else:
+            seq.append(entry)
+    return seq
 
 
 def _position(document: CommentedMap, key: str) -> int:

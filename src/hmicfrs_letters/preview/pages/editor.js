@@ -41,7 +41,7 @@
   const fold = (text) => text.replace(/[\u2018\u2019\u201c\u201d]/g, (c) => QUOTES[c]).replace(/\s+/g, " ");
 
   // What was posted and shown back (a refused save, a question) is unsaved too.
-  if (form().querySelector("#ask") || document.querySelector("#error-summary")) document.body.dataset.dirty = "yes";
+  if (form().querySelector("#ask") || document.querySelector("#error-summary") || "unsaved" in document.body.dataset) document.body.dataset.dirty = "yes";
 
   function typed(event) {
     if (!event.target.closest || !event.target.closest("#editor")) return;

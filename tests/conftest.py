@@ -98,6 +98,33 @@ def letters(project: Path):
     return run
 
 
+SERIES = FIXTURES / "series"
+
+
+def add_series(root: Path) -> Path:
+    """The fixture series' files (tests/fixtures/series: the fire services' letters), added to a project."""
+    for path in SERIES.rglob("*"):
+        if path.is_file():
+            target = root / path.relative_to(SERIES)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    return root
+
+
+@pytest.fixture
+def series(project) -> Path:
+    """A project of its own with the fixture series added."""
+    return add_series(project)
+
+
+def built_series(tmp_path_factory, assessment: str) -> Path:
+    """A project with the fixture series, this assessment built with `letters build` (every PDF's text checked as it is made)."""
+    root = add_series(make_project(tmp_path_factory.mktemp(assessment) / "project"))
+    result = CliRunner().invoke(app, ["--project", str(root), "build", "--assessment", assessment])
+    assert result.exit_code == 0, result.output
+    return root
+
+
 def build_letters(project: Path, **options):
     """Build a project's letters as `letters build` does (workflow.final.publish), with these Workflow options."""
     from hmicfrs_letters.core.project import Project

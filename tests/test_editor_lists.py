@@ -18,17 +18,11 @@ from hmicfrs_letters.cli import app
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.preview.app import create_app
 from hmicfrs_letters.preview.state import Preview
-from test_series import add_series
 
 ORIGIN = {"origin": "http://testserver"}
 LETTERS = Path("data/assessments/frs-2023")
 REVISIT = "/frs-2023/letters/london-revisit"
 LONDON = "/frs-2023/letters/london"
-
-
-@pytest.fixture
-def series(project) -> Path:
-    return add_series(project)
 
 
 def serving(root: Path) -> TestClient:

@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 from playwright.sync_api import Browser, Page, expect
 
+from conftest import add_series
 from test_editor_browser import _assert_no_violations_and_no_sideways_scrolling, _axe_page, _look
-from test_series import add_series
 
 LONDON = "frs-2023/letters/london"
 

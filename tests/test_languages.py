@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from conftest import make_project
+from conftest import built_series
 from editing import edit
 from hmicfrs_letters.cli import app
 from hmicfrs_letters.core.languages import known_language, long_date
@@ -22,7 +22,6 @@ from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import load_batch
 from hmicfrs_letters.pdf import tagging
-from test_series import add_series
 
 OUT = "output/frs-2023-cy"
 LETTERS = "data/assessments/frs-2023-cy"
@@ -32,15 +31,7 @@ LETTER = f"{LETTERS}/mid-and-west-wales.yaml"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """A project with the fixture series, its letters in Welsh and English built."""
-    root = add_series(make_project(tmp_path_factory.mktemp("languages") / "project"))
-    result = CliRunner().invoke(app, ["--project", str(root), "build", "--assessment", "frs-2023-cy"])
-    assert result.exit_code == 0, result.output
-    return root
-
-
-@pytest.fixture
-def series(project) -> Path:
-    return add_series(project)
+    return built_series(tmp_path_factory, "frs-2023-cy")
 
 
 def letters(root: Path, *args: str):

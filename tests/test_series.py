@@ -12,24 +12,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import FIXTURES, make_project
+from conftest import add_series, make_project
 from editing import edit
 from hmicfrs_letters.cli import app
 from hmicfrs_letters.pdf.verify import pdf_text
 from textutil import html_lines
 
-SERIES = FIXTURES / "series"
 OUT = "output/frs-2022"
-
-
-def add_series(root: Path) -> Path:
-    """The fixture series' files, added to a project."""
-    for path in SERIES.rglob("*"):
-        if path.is_file():
-            target = root / path.relative_to(SERIES)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +30,6 @@ def built(tmp_path_factory, built_cache) -> Path:
     result = CliRunner().invoke(app, ["--project", str(root), "build"])
     assert result.exit_code == 0, result.output  # Cleveland Fire Brigade's letter is missing two fields: a draft, not an error
     return root
-
-
-@pytest.fixture
-def series(project) -> Path:
-    return add_series(project)
 
 
 def text(root: Path, slug: str) -> str:

@@ -11,11 +11,10 @@ import yaml
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from conftest import make_project
+from conftest import built_series
 from editing import edit
 from hmicfrs_letters.cli import app
 from hmicfrs_letters.pdf.verify import pdf_text
-from test_series import add_series
 
 OUT = "output/frs-2023"
 LETTERS = "data/assessments/frs-2023"
@@ -24,15 +23,7 @@ LETTERS = "data/assessments/frs-2023"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """A project with the fixture series, frs-2023 built (every PDF's text checked as it is made)."""
-    root = add_series(make_project(tmp_path_factory.mktemp("letters") / "project"))
-    result = CliRunner().invoke(app, ["--project", str(root), "build", "--assessment", "frs-2023"])
-    assert result.exit_code == 0, result.output
-    return root
-
-
-@pytest.fixture
-def series(project) -> Path:
-    return add_series(project)
+    return built_series(tmp_path_factory, "frs-2023")
 
 
 def text(root: Path, letter: str) -> str:

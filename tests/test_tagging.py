@@ -18,12 +18,11 @@ import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
-from conftest import make_project
+from conftest import add_series, make_project
 from editing import edit
 from hmicfrs_letters.cli import app
 from hmicfrs_letters.pdf import tagging
 from hmicfrs_letters.pdf.cache import PdfCache
-from test_series import add_series
 
 CREST = """<svg xmlns="http://www.w3.org/2000/svg" width="60" height="60" viewBox="0 0 60 60">
 <circle cx="30" cy="30" r="26" fill="#1d70b8"/></svg>"""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 # A letter's date as its language writes it: day, month in full, year ("2 October 2017", "2 Hydref 2017"),
@@ -18,11 +19,18 @@ def long_date(value: Any, language: str = DEFAULT_LANGUAGE) -> Any:
     (core.schema refuses it first: `known_language`)."""
     if not isinstance(value, dt.date):
         return value
+    return _formatted(value, str(language))
+
+
+# Kept: babel takes ~1 ms a date, and a check of 43 letters prints the same few dates fifty times.
+@functools.lru_cache(maxsize=1024)
+def _formatted(value: dt.date, language: str) -> str:
     from babel.dates import format_date  # only when a date is printed: `letters --help` does not pay for it
 
     return format_date(value, DATE_PATTERN, locale=_locale(language))
 
 
+@functools.lru_cache(maxsize=64)
 def _locale(language: str) -> Any:
     from babel import Locale, UnknownLocaleError
 

@@ -130,10 +130,13 @@ class Workflow:
     def far_over_the_page_limit(self, state: LetterState) -> Problem | None:
         """Why a letter is over its page limit without laying it out, when its text alone fills more pages
         than the limit however small a stylesheet sets it; None when only its PDF can tell."""
-        passages = letter_passages(state.html or "")
+        html, limit = state.html or "", self.assessment.page_limit
+        # Each passage starts at a tag and its text is part of the HTML: a bound found without parsing it.
+        if max(html.count("<") // MOST_BLOCKS_PER_PAGE, len(html) // MOST_CHARS_PER_PAGE) <= limit:
+            return None
+        passages = letter_passages(html)
         chars = sum(len(p.text) for p in passages)
         least = max(len(passages) // MOST_BLOCKS_PER_PAGE, chars // MOST_CHARS_PER_PAGE)
-        limit = self.assessment.page_limit
         if least <= limit:
             return None
         return Problem(

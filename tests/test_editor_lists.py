@@ -202,6 +202,17 @@ def test_a_value_by_language_is_shown_not_as_a_text_box_and_left_as_it_is(client
     assert yaml.safe_load(path.read_text())["word"] == {"cy": "frigâd", "en-GB": "brigade"}
 
 
+def test_a_post_made_by_hand_changes_no_value_by_language(client, series):
+    path = series / "data" / "assessments" / "frs-2023-cy" / "mid-and-west-wales.yaml"
+    page = client.get("/frs-2023-cy/letters/mid-and-west-wales").text
+    assert 'name="field:strengths"' not in page
+    posted = fields(page) | {"field:strengths": "One text for both.", "field:report_date": "2023-11-08", "by": "Tester", "action": "save"}
+    client.post("/frs-2023-cy/letters/mid-and-west-wales", data=posted, headers=ORIGIN)
+    saved = yaml.safe_load(path.read_text())
+    assert saved["report_date"].isoformat() == "2023-11-08"  # saved: what the page shows changed, the rest kept
+    assert saved["strengths"]["en-GB"] == "The service keeps people safe from fire.\n"
+
+
 def test_items_the_page_cannot_show_are_left_to_the_file(client, series):
     path = series / LETTERS / "london-revisit.yaml"
     edit(path, "  - cause: |\n      Its staff", "  - caus: |\n      Its staff")

@@ -250,10 +250,10 @@ POSTING = ("save", "start", "resolve")
 
 
 def _save(work: Workflow, view: LetterView, form: FormData) -> Refused | None:
-    values = forms.values(work.assessment, form)
+    file = letter_file(work.batch, view.slug)
+    values = forms.values(work.assessment, form, _mapping(file.text))
     record = view.record
     if view.status in ("approved", "issued") and record and form.get("confirm") != "withdraw":
-        file = letter_file(work.batch, view.slug)
         if edited(work.batch, file.data, values) != file.data:
             return Refused(
                 ask=Ask(

@@ -56,10 +56,13 @@ class Guard:
         return None
 
 
-def values(assessment: Assessment, form: Mapping[str, Any]) -> dict[str, Any]:
-    """The letter's keys as a posted form sets them; a control the page did not show leaves its key alone."""
+def values(assessment: Assessment, form: Mapping[str, Any], on_disk: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The letter's keys as a posted form sets them; a control the page did not show leaves its key alone,
+    and so does a field whose value `on_disk` is a mapping (a value by language: the page shows it, fixed)."""
     found: dict[str, Any] = {}
     for spec in assessment.fields:
+        if on_disk is not None and isinstance(on_disk.get(spec.name), Mapping):
+            continue
         if spec.type == "list":
             shown = items(spec, form)
             if shown is not None:  # an item left blank is no item

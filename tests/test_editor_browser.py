@@ -7,7 +7,6 @@ and reflows at 320 pixels without scrolling sideways."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from typer.testing import CliRunner
 
-from conftest import FIXTURES, letter_file
+from conftest import add_series, letter_file
 from hmicfrs_letters.cli import app
 from hmicfrs_letters.pdf.verify import pdf_text
 from serving import AXE, running
@@ -145,11 +144,7 @@ def _axe_page(browser: Browser, project: Path) -> Iterator[tuple[Page, str]]:
     preview serving the project with a second series, so that the home page lists two."""
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `npm ci` (make test does)")
-    for path in (FIXTURES / "series").rglob("*"):
-        if path.is_file():
-            target = project / path.relative_to(FIXTURES / "series")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+    add_series(project)
     context = browser.new_context(bypass_csp=True)
     with running(project) as server:
         yield context.new_page(), server.url

@@ -252,3 +252,31 @@ def test_a_placeholder_left_in_an_items_sub_field_is_named_at_its_line_and_stops
     said = "Replace “TODO” in the recommendations in item 2 of the causes of concern with what it stands for."
     assert f'<a href="#control-causes-2-recommendations">{said}' in page  # the approval refused, the reason linked to its box
     assert "status: draft" in (series / LETTERS / "london-revisit.yaml").read_text()
+
+
+def test_a_required_sub_field_left_out_of_an_item_is_named_by_check_and_by_the_refused_approval(series):
+    edit(
+        series / LETTERS / "london-revisit.yaml",
+        "    recommendations: |\n      Tell every member of staff how to raise one by the end of the year.\n",
+        "",
+    )
+    client = serving(series)
+    result = CliRunner().invoke(app, ["--project", str(series), "check", "--no-pages", "--assessment", "frs-2023"])
+    said = "'causes/2/recommendations' not written yet: the letter shows a placeholder"
+    assert f"{LETTERS}/london-revisit.yaml:16: warning: {said}" in result.output  # at its item's line
+    page = client.post(REVISIT, data=fields(client.get(REVISIT).text) | {"action": "approve", "by": "Sam Writer"}, headers=ORIGIN).text
+    assert '<a href="#control-causes-2-recommendations">Write the recommendations in item 2 of the causes of concern.' in page
+    assert "status: draft" in (series / LETTERS / "london-revisit.yaml").read_text()
+
+
+def test_an_items_sub_field_over_the_length_limit_is_an_error_at_its_line(series):
+    from hmicfrs_letters.core.validate import MAX_FIELD_CHARS
+
+    edit(
+        series / LETTERS / "london-revisit.yaml",
+        "      Tell every member",
+        "      " + "Too long. " * (MAX_FIELD_CHARS // 10 + 1) + "Tell every member",
+    )
+    result = CliRunner().invoke(app, ["--project", str(series), "check", "--no-pages", "--assessment", "frs-2023"])
+    assert result.exit_code == 1
+    assert f"{LETTERS}/london-revisit.yaml:18: 'causes/2/recommendations' is {MAX_FIELD_CHARS + 78:,} characters long" in result.output

@@ -275,6 +275,8 @@ def approval_gaps(letter: Letter, assessment: Assessment) -> list[tuple[str, Sai
             gaps.append(
                 (spec.name, Said(f"'{spec.name}' is not written{unwritten}", f"Write the {_called(spec.title)}{unwritten}.", spec.name))
             )
+    for key, name, called in _unwritten_items(letter, assessment):
+        gaps.append((key, Said(f"'{name}' is not written", f"Write the {called}.", key)))
     gaps += placeholder_gaps(letter, assessment)
     return gaps
 
@@ -314,8 +316,28 @@ def _texts(letter: Letter, assessment: Assessment) -> list[tuple[str, str, str, 
             for n, item in enumerate(letter.value(spec.name) or (), 1):
                 for sub in spec.items:
                     if sub.type in ("text", "markdown") and isinstance(item.get(sub.name), str):
-                        called = f"{_ARTICLE.sub('', _called(sub.title))} in item {n} of the {_called(spec.title)}"
-                        found.append((f"{spec.name}-{n}-{sub.name}", f"{spec.name}/{n}/{sub.name}", called, item[sub.name]))
+                        found.append(
+                            (f"{spec.name}-{n}-{sub.name}", f"{spec.name}/{n}/{sub.name}", _item_called(spec, n, sub), item[sub.name])
+                        )
+    return found
+
+
+def _item_called(spec: FieldSpec, n: int, sub: FieldSpec) -> str:
+    """What people call one sub-field of a list's item (n from 1): "the recommendations in item 2 of the causes of concern"."""
+    return f"{_ARTICLE.sub('', _called(sub.title))} in item {n} of the {_called(spec.title)}"
+
+
+def _unwritten_items(letter: Letter, assessment: Assessment) -> list[tuple[str, str, str]]:
+    """Each required sub-field that an item of a list leaves out or blank (the letter prints its placeholder):
+    (its key, <list>-<n>-<sub>; its place in the file, <list>/<n>/<sub>; what people call it)."""
+    found = []
+    for spec in assessment.fields:
+        if spec.type != "list":
+            continue
+        for n, item in enumerate(letter.value(spec.name) or (), 1):
+            for sub in spec.items:
+                if sub.required and sub.default is None and not str(item.get(sub.name) or "").strip():
+                    found.append((f"{spec.name}-{n}-{sub.name}", f"{spec.name}/{n}/{sub.name}", _item_called(spec, n, sub)))
     return found
 
 
@@ -332,6 +354,10 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
         if len(text) > MAX_FIELD_CHARS:
             said = f"The {_called(spec.title)} is {len(text):,} characters long, over the limit of {MAX_FIELD_CHARS:,}: shorten it."
             return [doc.problem(f"'{spec.name}' is {len(text):,} characters long; the limit is {MAX_FIELD_CHARS:,}", spec.name, plain=said)]
+    for key, name, called, text in _texts(letter, assessment):
+        if "/" in name and len(text) > MAX_FIELD_CHARS:  # an item's sub-field (a field's own is above)
+            said = f"The {called} is {len(text):,} characters long, over the limit of {MAX_FIELD_CHARS:,}: shorten it."
+            return [_at(doc, key, f"'{name}' is {len(text):,} characters long; the limit is {MAX_FIELD_CHARS:,}", plain=said)]
     if not letter.is_draft:
         gaps = approval_gaps(letter, assessment)
         problems += [
@@ -348,9 +374,8 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
             for n, item in enumerate(letter.value(spec.name) or (), 1):
                 for sub in spec.items:
                     if sub.type == "markdown" and isinstance(item.get(sub.name), str):
-                        called = f"{_ARTICLE.sub('', _called(sub.title))} in item {n} of the {_called(spec.title)}"
                         problems += _markdown_problems(
-                            doc, item[sub.name], f"{spec.name}-{n}-{sub.name}", (spec.name, n - 1, sub.name), called
+                            doc, item[sub.name], f"{spec.name}-{n}-{sub.name}", (spec.name, n - 1, sub.name), _item_called(spec, n, sub)
                         )
     for path, line in doc.folded.items():
         name = "/".join(str(key) for key in path)
@@ -377,6 +402,10 @@ def check_letter(letter: Letter, assessment: Assessment, doc: Document) -> list[
                 message = f"'{spec.name}' not written yet{unwritten}: the letter shows a placeholder"
                 said = f"Write the {_called(spec.title)}{unwritten}."
                 problems.append(_at(doc, spec.name, message, Severity.WARNING, plain=said))
+        for key, name, called in _unwritten_items(letter, assessment):
+            problems.append(
+                _at(doc, key, f"'{name}' not written yet: the letter shows a placeholder", Severity.WARNING, plain=f"Write the {called}.")
+            )
         # Caught while drafting, by the rule `letters approve` applies, not first at approval.
         for key, reason in placeholder_gaps(letter, assessment):
             message = f"{reason}; `letters approve` refuses the letter until it is replaced"

@@ -280,3 +280,19 @@ def test_an_items_sub_field_over_the_length_limit_is_an_error_at_its_line(series
     result = CliRunner().invoke(app, ["--project", str(series), "check", "--no-pages", "--assessment", "frs-2023"])
     assert result.exit_code == 1
     assert f"{LETTERS}/london-revisit.yaml:18: 'causes/2/recommendations' is {MAX_FIELD_CHARS + 78:,} characters long" in result.output
+
+
+def test_compare_shows_a_value_by_language_language_by_language(client, series):
+    path = series / "data" / "assessments" / "frs-2023-cy" / "mid-and-west-wales.yaml"
+    copy = Project.at(series).approved_copy("frs-2023-cy", "mid-and-west-wales")
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_bytes(path.read_bytes())  # the version last approved, as `letters approve` keeps it
+    edit(path, "Mae'r gwasanaeth yn cadw", "Mae'r gwasanaeth bob amser yn cadw")
+    page = client.get("/frs-2023-cy/letters/mid-and-west-wales/compare").text
+    welsh = page.split('<h2 id="field-strengths-cy">What the service does well (Welsh)</h2>')[1].split("</section>")[0]
+    english = page.split('<h2 id="field-strengths-en-GB">What the service does well (English (United Kingdom))</h2>')[1].split(
+        "</section>"
+    )[0]
+    assert 'gwasanaeth <ins><span class="visually-hidden">put in: </span>bob amser</ins> yn cadw' in welsh
+    assert "No changes since the version last approved." in english
+    assert "{'cy'" not in page and "{&#39;cy&#39;" not in page

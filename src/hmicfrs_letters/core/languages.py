@@ -47,3 +47,11 @@ def known_language(language: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def language_name(language: str) -> str:
+    """A language's name in English, for the people who edit letters: cy -> "Welsh", en-GB -> "English (United Kingdom)"."""
+    try:
+        return str(_locale(language).get_display_name("en"))
+    except ValueError:
+        return language

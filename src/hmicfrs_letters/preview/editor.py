@@ -24,8 +24,9 @@ from starlette.routing import Route
 
 from hmicfrs_letters.core.errors import LetterError, Problem, plain
 from hmicfrs_letters.core.files import read_data_file
+from hmicfrs_letters.core.languages import language_name
 from hmicfrs_letters.core.load import parse_yaml
-from hmicfrs_letters.core.models import PENDING, Assessment, Category
+from hmicfrs_letters.core.models import PENDING, Assessment, Category, FieldSpec
 from hmicfrs_letters.preview import conflict as choosing
 from hmicfrs_letters.preview import forms
 from hmicfrs_letters.preview.compare import tracked_changes, unchanged
@@ -375,10 +376,8 @@ def compare(request: Request) -> Response:
         kept = None
     approved = _mapping(kept.decode("utf-8", errors="replace")) if kept is not None else None
     sections = []
-    for spec in work.assessment.fields:
-        if spec.type != "markdown":
-            continue
-        text = _text(current.get(spec.name))
+    for spec, language in _markdown_texts(work.assessment, current):
+        text = _text(_in(current.get(spec.name), language))
         against = []
         standard = _standard(work.assessment, view) if spec.name == STANDARD_FIELD else None
         if standard:
@@ -386,13 +385,33 @@ def compare(request: Request) -> Response:
             changes = tracked_changes(standard.standard_findings, text)
             against.append({"label": f"the standard wording for “{standard.label}”", "changes": changes, "same": same, "approved": False})
         if approved is not None:
-            kept_text = _text(approved.get(spec.name))
+            kept_text = _text(_in(approved.get(spec.name), language))
             same = unchanged(kept_text, text)
             against.append(
                 {"label": "the version last approved", "changes": tracked_changes(kept_text, text), "same": same, "approved": True}
             )
-        sections.append({"spec": spec, "against": against})
+        key, title = (
+            (spec.name, spec.title) if language is None else (f"{spec.name}-{language}", f"{spec.title} ({language_name(language)})")
+        )
+        sections.append({"key": key, "title": title, "against": against})
     return page(request, "compare.html.j2", view=view, sections=sections, record=view.record)
+
+
+def _markdown_texts(assessment: Assessment, current: Mapping[str, Any]) -> list[tuple[FieldSpec, str | None]]:
+    """Each Markdown text of a letter to compare: a field's, or for a value by language each language's."""
+    found: list[tuple[FieldSpec, str | None]] = []
+    for spec in assessment.fields:
+        if spec.type == "markdown":
+            value = current.get(spec.name)
+            found += [(spec, str(language)) for language in value] if isinstance(value, Mapping) else [(spec, None)]
+    return found
+
+
+def _in(value: Any, language: str | None) -> Any:
+    """A field's value in this language (the value itself when it is not by language)."""
+    if language is None:
+        return None if isinstance(value, Mapping) else value
+    return value.get(language) if isinstance(value, Mapping) else None
 
 
 def script(request: Request) -> Response:

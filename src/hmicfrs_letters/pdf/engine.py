@@ -152,11 +152,6 @@ class PdfRenderer:
         data = document.write_pdf(pdf_variant=standard, **PDF_OPTIONS)
         return RenderedPdf(mend(data, layout_of(document), standard), len(document.pages))
 
-    def warm_up(self) -> bytes:
-        """Lay out and write a small page once: the first letter then renders as fast as the others
-        (fonts loaded, WeasyPrint's lazy imports made), and so does every process forked after this."""
-        return self.render('<html lang="en"><title>-</title><p>Warm <b>up</b> <i>1</i></p></html>').data
-
     def _layout(self, html: str, stylesheets: list[CSS]):
         source = HTML(string=html, base_url=self.fetcher.base_url, url_fetcher=self.fetcher)
         return source.render(stylesheets=stylesheets, font_config=self.font_config)

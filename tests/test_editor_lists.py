@@ -296,3 +296,16 @@ def test_compare_shows_a_value_by_language_language_by_language(client, series):
     assert 'gwasanaeth <ins><span class="visually-hidden">put in: </span>bob amser</ins> yn cadw' in welsh
     assert "No changes since the version last approved." in english
     assert "{'cy'" not in page and "{&#39;cy&#39;" not in page
+
+
+def test_item_label_names_one_item_and_is_for_a_list_field_only(series):
+    assessment = series / "data" / "assessments" / "frs-2023.yaml"
+    edit(assessment, "item_label: Cause of concern", "item_label: Concern")
+    page = serving(series).get(REVISIT).text
+    assert "<legend>Concern 1</legend>" in page and "Add another concern" in page
+    assert "Cause of concern 1" not in page
+    edit(assessment, "    item_label: Concern\n", "")  # without it, the label in the singular
+    assert "Cause of concern 1</legend>" in serving(series).get(REVISIT).text
+    edit(assessment, "      cause:\n        type: markdown\n", "      cause:\n        type: markdown\n        item_label: Cause\n")
+    result = CliRunner().invoke(app, ["--project", str(series), "check", "--no-pages", "--assessment", "frs-2023"])
+    assert "'items', 'min_items', 'max_items' and 'item_label' are for a field of type 'list'" in result.output

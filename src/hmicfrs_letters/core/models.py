@@ -123,6 +123,7 @@ class FieldSpec:
     items: tuple[FieldSpec, ...] = ()
     min_items: int = 0
     max_items: int = 0
+    item_label: str = ""  # what one item is called ("Cause of concern"); the form guesses it from the label when not given
     # `translated: true`: a letter in several languages gives it in each, as a mapping (`{cy: …, en-GB: …}`).
     translated: bool = False
 

@@ -332,7 +332,7 @@ ASSESSMENT_KEYS = (
 APPROVAL_KEYS = ("second_person",)
 EMAIL_KEYS = ("from", "reply_to", "subject")
 SIGNATORY_KEYS = ("name", "titles", "signature")
-FIELD_KEYS = ("type", "required", "choices", "default", "label", "help", "items", "min_items", "max_items", "translated")
+FIELD_KEYS = ("type", "required", "choices", "default", "label", "help", "items", "min_items", "max_items", "item_label", "translated")
 # A language as `lang` takes it (a BCP 47 tag: en-GB, cy), whose dates babel can write.
 LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 
@@ -461,9 +461,10 @@ def _field_specs(top: Fields, doc: Document, problems: list[Problem], key: str =
                 items=_field_specs(f, doc, problems, "items", nested=True),
                 min_items=f.integer("min_items", 0) if f.has("min_items") else 0,
                 max_items=f.integer("max_items", 0) if f.has("max_items") else 0,
+                item_label=f.text("item_label", required=False),
             )
-        elif f.has("items") or f.has("min_items") or f.has("max_items"):
-            problems.append(doc.problem("'items', 'min_items' and 'max_items' are for a field of type 'list'", *at))
+        elif f.has("items") or f.has("min_items") or f.has("max_items") or f.has("item_label"):
+            problems.append(doc.problem("'items', 'min_items', 'max_items' and 'item_label' are for a field of type 'list'", *at))
         default, problem = field_value(spec, f.value.get("default"))
         if problem:
             problems.append(doc.problem(f"'default' {problem}", *at, "default"))

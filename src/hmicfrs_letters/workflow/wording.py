@@ -51,12 +51,13 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def wording_variants(templates: Templates, assessment: Assessment) -> dict[str, str]:
+def wording_variants(templates: Templates, assessment: Assessment, base: str | None = None) -> dict[str, str]:
     """The fixed wording of the letters' other paths through the templates, each named by what takes it
     ("when 'word' is 'brigade'"): one factor at a time from the neutral letter, each value of each
     `choice` field, each optional field unwritten (an `{% if %}`'s standard passage), each `list` field
     with no items, each outcome but the first. Only those whose text differs from the base wording and
-    from the paths before; LetterError if the templates cannot render one."""
+    from the paths before (`base`: the base wording, when the caller has it already); LetterError if
+    the templates cannot render one."""
     neutral = neutral_letter(assessment)
     paths: list[tuple[str, Letter]] = []
     for spec in assessment.fields:
@@ -72,7 +73,7 @@ def wording_variants(templates: Templates, assessment: Assessment) -> dict[str, 
             del values[spec.name]
             paths.append((f"when '{spec.name}' is not written", replace(neutral, values=values)))
     paths += [(f"when the outcome is '{category.key}'", replace(neutral, outcome=category.key)) for category in assessment.categories[1:]]
-    seen = {_wording(templates, assessment, neutral)}
+    seen = {_wording(templates, assessment, neutral) if base is None else base}
     variants = {}
     for path, letter in paths:
         text = _wording(templates, assessment, letter)
@@ -128,7 +129,7 @@ def wording_problems(batch: Batch, templates: Templates | None = None) -> list[P
     templates = templates or Templates(project.templates_dir)
     try:
         text = fixed_wording(templates, assessment)
-        variants = wording_variants(templates, assessment)
+        variants = wording_variants(templates, assessment, text)
     except LetterError as exc:
         return exc.problems
     problems, approved = [], None
@@ -227,7 +228,7 @@ def approve_wording(batch: Batch) -> WordingApproval:
     project, assessment = batch.project, batch.assessment
     templates = Templates(project.templates_dir)
     text = fixed_wording(templates, assessment)
-    variants = wording_variants(templates, assessment)
+    variants = wording_variants(templates, assessment, text)
     digest = fingerprint(text)
     others = fingerprint(variants_text(variants)) if variants else ""
     path = project.assessment_file(assessment.slug)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from conftest import letter_file
+from conftest import letter_file, make_project
+from hmicfrs_letters.cli import app
 from hmicfrs_letters.core import files
 
 KENT = "data/assessments/apsp-2017/kent.yaml"
@@ -135,6 +137,19 @@ def test_jinja_syntax_in_findings_is_printed_literally(letters, project):
     html = (project / "output" / "apsp-2017" / "html" / "kent.html").read_text()
     assert "Seven sevens are {{ 7*7 }} {% raw %}." in html
     assert "49" not in html
+
+
+def test_a_template_compiled_for_one_copy_places_its_error_in_the_others_file(project, tmp_path):
+    """Templates are compiled once a process by their name and text: a second project with the same
+    template (the same error in it) still has the error placed in its own file, not the first's."""
+    text = (project / "templates" / "apsp-2017" / "letter.html.j2").read_text().replace("{{ recipient.name }}<br>", "{{ force.nmae }}<br>")
+    line = text[: text.index("nmae")].count("\n") + 1
+    for root in (project, make_project(tmp_path / "second")):
+        (root / "templates" / "apsp-2017" / "letter.html.j2").write_text(text)
+        result = CliRunner().invoke(app, ["--project", str(root), "check", "--no-pages"])
+        assert result.exit_code == 1
+        assert f"templates/apsp-2017/letter.html.j2:{line}: 'hmicfrs_letters.core.models.Recipient object'" in result.output
+        assert str(tmp_path) not in result.output
 
 
 def test_template_syntax_error(letters, project):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import posixpath
 import traceback
+import types
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,8 @@ MAX_IMAGE_BYTES = 2_000_000
 # The images a template may show, from templates/assets/ only, by their names' endings.
 IMAGE_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 ASSETS = "assets"
+# Templates kept compiled in a process (by name and text): the shipped ones are ~20.
+MAX_COMPILED = 500
 
 
 # The words a letter prints by its language besides its date: its page numbers (templates/base/languages.yaml).
@@ -85,19 +89,33 @@ class _Loader(jinja2.FileSystemLoader):
 
 class _CompiledTemplates(jinja2.BytecodeCache):
     """Templates compiled once a process: each `Templates` (a command, a check, a preview's reload) makes
-    a new environment, and compiling the shipped templates took ~0.17 s of every check. Jinja keys an
-    entry by the template's file and checks it against the source's checksum, so a changed template is
-    compiled again; kept in memory only, nothing is written."""
+    a new environment, and compiling the shipped templates took ~0.17 s of every check. An entry is the
+    compiled code of a template's name and source text, whichever folder it came from (a copy of the
+    shipped templates is compiled once, not once a copy); a changed template is compiled again. The
+    code is given the file it is read from, so that an error is placed in that file. Kept in memory
+    only, nothing is written."""
 
     def __init__(self) -> None:
-        self._code: dict[str, bytes] = {}
+        self._code: dict[str, types.CodeType] = {}
 
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if (code := self._code.get(bucket.key)) is not None:
-            bucket.bytecode_from_string(code)
+    def get_bucket(self, environment: jinja2.Environment, name: str, filename: str | None, source: str) -> jinja2.bccache.Bucket:
+        key = hashlib.sha256(f"{name}\0{source}".encode("utf-8", "surrogatepass")).hexdigest()
+        bucket = jinja2.bccache.Bucket(environment, key, "")
+        if (code := self._code.get(key)) is not None:
+            bucket.code = code if filename is None or code.co_filename == filename else _in_file(code, filename)
+        return bucket
 
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self._code[bucket.key] = bucket.bytecode_to_string()
+    def set_bucket(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.code is not None:
+            if len(self._code) >= MAX_COMPILED:  # a preview whose templates are edited all day
+                self._code.clear()
+            self._code[bucket.key] = bucket.code
+
+
+def _in_file(code: types.CodeType, filename: str) -> types.CodeType:
+    """This compiled code, and the functions' code within it, as if compiled from `filename`."""
+    consts = tuple(_in_file(const, filename) if isinstance(const, types.CodeType) else const for const in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
 
 
 _COMPILED = _CompiledTemplates()

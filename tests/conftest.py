@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
+import typer.main
+import typer.testing
 from filelock import FileLock
 from typer.testing import CliRunner
 
@@ -29,14 +32,18 @@ os.environ.update(
 )
 
 from hmicfrs_letters.cli import app  # noqa: E402  (after the environment is set)
-from hmicfrs_letters.pdf import WORKER_MODULES  # noqa: E402
-from hmicfrs_letters.pool import start_fork_server  # noqa: E402
 
-# As the `letters` command does: the fork server imports WeasyPrint once, and every worker of
-# every test is forked from it. (It starts once per process: the first preload is the one kept.)
-start_fork_server(WORKER_MODULES)
+# typer's CliRunner builds the command anew from the functions' signatures at every invoke (~20 ms;
+# the tests invoke it ~900 times): built once a process here. The `letters` command itself builds it once a run.
+typer.testing._get_command = functools.cache(typer.main.get_command)
+from hmicfrs_letters.pdf.service import start_worker_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# As `letters serve` does: the fork server imports WeasyPrint and lays out a page with the shipped
+# templates once, and every worker of every test is forked from it. (It starts once per process:
+# the first one is the one kept.)
+start_worker_server(ROOT / "templates")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

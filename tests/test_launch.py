@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
+from conftest import ROOT
 from hmicfrs_letters import launch
+from hmicfrs_letters.pdf.preload import warm_up
 
 
 @pytest.mark.parametrize(
@@ -25,10 +28,11 @@ def test_the_command_is_the_first_argument_that_is_no_option(args, command):
     assert launch.command_name(args) == command
 
 
-@pytest.mark.parametrize(("command", "starts"), [("build", True), ("serve", True), ("check", False), ("approve", False), ("list", False)])
+@pytest.mark.parametrize(("command", "starts"), [("build", True), ("serve", False), ("check", False), ("approve", False), ("list", False)])
 def test_commands_that_make_pdfs_start_the_fork_server_before_the_command_line_is_imported(command, starts):
     """The fork server's import of WeasyPrint then overlaps the command's own start; `list` makes no PDF and
-    starts none; `check` and `approve` start it only when a PDF is not in the cache."""
+    starts none; `check` and `approve` start it only when a PDF is not in the cache; `serve` once it knows
+    the project (below)."""
     script = (
         "import sys; import hmicfrs_letters.pool as pool; real = pool.start_fork_server\n"
         "def spy(modules):\n"
@@ -42,6 +46,26 @@ def test_commands_that_make_pdfs_start_the_fork_server_before_the_command_line_i
     started = "fork server started with ('hmicfrs_letters.pdf.preload',) ; command line imported: False"
     assert (started in done.stdout) is starts
     assert "Usage: " in done.stdout
+
+
+def test_serve_starts_the_fork_server_warmed_with_the_projects_templates(project):
+    script = (
+        "import os, sys; import hmicfrs_letters.pool as pool\n"
+        "def spy(modules):\n"
+        "    print('fork server started with', modules, 'warmed with', os.environ.get('HMICFRS_LETTERS_WARM_UP'), flush=True)\n"
+        "    os._exit(0)\n"
+        "pool.start_fork_server = spy\n"
+        "from hmicfrs_letters import launch; launch.main()"
+    )
+    args = ["--project", str(project), "serve", "--port", "0"]
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=60)
+    assert f"fork server started with ('hmicfrs_letters.pdf.preload',) warmed with {project / 'templates'}" in done.stdout, done.stderr
+    assert "HMICFRS_LETTERS_WARM_UP" not in os.environ
+
+
+def test_the_warm_up_page_is_laid_out_with_the_shipped_templates_and_its_text_checks():
+    """What a warmed fork server does before it forks a worker (it ignores a failure, so this test is its only witness)."""
+    assert warm_up(ROOT / "templates") == 1
 
 
 @pytest.mark.empty_cache

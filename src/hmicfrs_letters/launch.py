@@ -1,11 +1,12 @@
 """The `letters` command's entry point. It imports next to nothing before it starts, on purpose.
 
-A build's PDFs, and those the preview makes, come from worker processes forked by the standard
-library's fork server, which first imports WeasyPrint (a quarter of a second). Started here,
-before this process imports the command line and the core, the two starts overlap: a build waits
-for the longer of them, not for both. `check` and `approve` mostly find their PDFs in the cache
-(a letter checked is a letter already laid out): they start the fork server only when a PDF must
-be made, so that a warm check pays nothing for workers it never uses.
+A build's PDFs come from worker processes forked by the standard library's fork server, which
+first imports WeasyPrint (a quarter of a second). Started here, before this process imports the
+command line and the core, the two starts overlap: a build waits for the longer of them, not for
+both. `check` and `approve` mostly find their PDFs in the cache (a letter checked is a letter
+already laid out): they start the fork server only when a PDF must be made, so that a warm check
+pays nothing for workers it never uses. `serve` starts it once it knows the project, warmed with
+its templates (preview.server.Server.run).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import sys
 
 # Commands that nearly always make PDFs in worker processes.
-_COMMANDS_WITH_WORKERS = {"build", "serve"}
+_COMMANDS_WITH_WORKERS = {"build"}
 
 
 def main() -> None:

@@ -6,6 +6,9 @@ This package's own module is kept light: the `letters` command imports it before
 
 # What the fork server imports once, before it forks any worker (see pool.start_fork_server).
 WORKER_MODULES = ("hmicfrs_letters.pdf.preload",)
+# The environment variable that asks the fork server to lay out a page first, with the stylesheet and
+# fonts of the templates folder it names (pdf.preload; service.start_worker_server sets it).
+WARM_UP = "HMICFRS_LETTERS_WARM_UP"
 # A letter takes a tenth of a second; one that takes a minute is stuck (a template that loops,
 # a stylesheet that makes WeasyPrint spin): it fails alone and its worker is replaced.
 LETTER_TIME_LIMIT = 60.0

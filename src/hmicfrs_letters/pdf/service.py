@@ -8,6 +8,7 @@ apply, and a PDF that failed the check is never cached. This process never impor
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -17,12 +18,24 @@ from typing import Any
 from hmicfrs_letters.core.errors import Problem
 from hmicfrs_letters.core.files import writing
 from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.pdf import LETTER_TIME_LIMIT, TASKS_PER_WORKER, WORKER_MODULES, worker
+from hmicfrs_letters.pdf import LETTER_TIME_LIMIT, TASKS_PER_WORKER, WARM_UP, WORKER_MODULES, worker
 from hmicfrs_letters.pdf.cache import PdfCache, environment_digest
 from hmicfrs_letters.pdf.worker import Job, Made
-from hmicfrs_letters.pool import TaskFailed, WorkerPool, default_jobs
+from hmicfrs_letters.pool import TaskFailed, WorkerPool, default_jobs, start_fork_server
 
-__all__ = ["LETTER_TIME_LIMIT", "Job", "Made", "PdfService"]
+__all__ = ["LETTER_TIME_LIMIT", "Job", "Made", "PdfService", "start_worker_server"]
+
+
+def start_worker_server(templates_dir: Path) -> None:
+    """Start the fork server now, for a process that will fork many workers (the preview, a test run):
+    it lays out a page with these templates' stylesheet and fonts before it forks any (pdf.preload), so
+    that each worker's first letter is as quick as its others. Where the fork server runs already, it is
+    left as it is."""
+    os.environ[WARM_UP] = str(templates_dir)
+    try:
+        start_fork_server(WORKER_MODULES)
+    finally:
+        os.environ.pop(WARM_UP, None)
 
 
 class PdfService:

@@ -27,6 +27,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.pdf import LETTER_TIME_LIMIT
+from hmicfrs_letters.pdf.service import start_worker_server
 from hmicfrs_letters.preview.app import Broadcast, create_app
 from hmicfrs_letters.preview.state import Preview
 
@@ -171,7 +172,9 @@ class Server:
         return _Uvicorn(config, app.state.broadcast)
 
     def run(self, open_browser: bool = False) -> None:
-        """Serve until interrupted (Ctrl+C)."""
+        """Serve until interrupted (Ctrl+C). The workers' fork server starts first, warmed with the project's
+        templates: the preview forks a worker for many of its looks, and each then lays out its first sooner."""
+        start_worker_server(self.preview.project.templates_dir)
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn raises Ctrl+C again once it has shut down
             self.uvicorn(open_browser).run(sockets=[self.socket])
 

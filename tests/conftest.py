@@ -157,8 +157,9 @@ def letter_file(project: Path, slug: str) -> Path:
     return project / "data" / "assessments" / "apsp-2017" / f"{slug}.yaml"
 
 
-# The browser tests' Chromium (one per module) and page; Playwright is imported only by the tests that use them.
-@pytest.fixture(scope="module")
+# The browser tests' Chromium (one per test process: each test has a context of its own, and a launch
+# costs 1.3 s of CPU) and page; Playwright is imported only by the tests that use them.
+@pytest.fixture(scope="session")
 def browser():
     from serving import headless_chromium
 

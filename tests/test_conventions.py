@@ -113,6 +113,8 @@ def test_shell_completion_is_offered_and_completes_slugs(project):
         ),
         (["--help"], ["hmicfrs_letters.core.validate", "yaml", "markdown"]),
         (["check", "--no-pages"], ["hmicfrs_letters.preview", "hmicfrs_letters.pdf.service", "starlette", "weasyprint"]),
+        # A warm check reads its page counts from the cache: no PDF reader, no YAML writer, no file lock, no pydantic.
+        (["check"], ["pypdfium2", "ruamel.yaml", "filelock", "pydantic", "weasyprint", "starlette"]),
     ],
 )
 def test_each_command_imports_only_its_own_machinery(project, command, unwanted):

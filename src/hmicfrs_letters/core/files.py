@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from hmicfrs_letters.core.errors import LetterError, Problem
 from hmicfrs_letters.core.load import MAX_FILE_BYTES
 from hmicfrs_letters.core.reading import read_project_file
@@ -148,6 +146,8 @@ class HeldFile:
 
     def __init__(self, path: Path, shown: str, locks: Path, within: Path) -> None:
         self.path, self.shown, self.within = path, shown, within
+        from filelock import FileLock  # here: only the commands that change a file pay for its import
+
         name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
         locks.mkdir(parents=True, exist_ok=True)
         # Named by the path's hash, with the start of its name to tell them apart: a name too long to write must not stop the lock.
@@ -155,6 +155,8 @@ class HeldFile:
         self.data: bytes | None = None  # None: there is no such file
 
     def __enter__(self) -> HeldFile:
+        from filelock import Timeout
+
         try:
             self._lock.acquire()
         except Timeout:

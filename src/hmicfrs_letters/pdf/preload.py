@@ -15,6 +15,7 @@ import contextlib
 import os
 from pathlib import Path
 
+import hmicfrs_letters.pdf.verify
 import hmicfrs_letters.pdf.worker
 from hmicfrs_letters.pdf import WARM_UP
 

@@ -19,7 +19,6 @@ from hmicfrs_letters.core.state import LetterState, assess
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.validate import LetterInput
 from hmicfrs_letters.pdf.cache import PdfCache
-from hmicfrs_letters.pdf.verify import check_rendered
 
 
 @dataclass(frozen=True)
@@ -97,6 +96,8 @@ def make(job: Job) -> Made:
         if _state.renderer is None:
             raise _state.error or RuntimeError("no PDF renderer")
         rendered = _state.renderer.render(html, job.standard)
+        from hmicfrs_letters.pdf.verify import check_rendered  # PDFium: imported by the fork server (pdf.preload), not by a check
+
         check_rendered(html, rendered.data, _state.css)  # raises unless the PDF's own text holds the letter
     except Exception as exc:
         return Made(html, problem=Problem(job.source, f"PDF rendering failed: {type(exc).__name__}: {exc}"), state=state)

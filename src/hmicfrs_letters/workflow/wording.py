@@ -34,7 +34,6 @@ from hmicfrs_letters.core.skeleton import HeldChoice, neutral_letter
 from hmicfrs_letters.core.templates import Templates
 from hmicfrs_letters.core.text import letter_passages
 from hmicfrs_letters.core.validate import Batch
-from hmicfrs_letters.workflow.yamledit import edit_yaml
 
 KEY = "wording_sha256"
 VARIANTS_KEY = "variants_sha256"
@@ -240,6 +239,8 @@ def approve_wording(batch: Batch) -> WordingApproval:
             write_atomic(variants_file, variants_text(variants))
     changed = digest != assessment.wording_sha256 or others != assessment.variants_sha256
     if changed:
+        from hmicfrs_letters.workflow.yamledit import edit_yaml  # ruamel.yaml: only approve-wording writes, not check
+
         with writing(project.shown(path), then=f"the wording was not approved; {project.shown(text_file)} already holds the new text"):
             edit_yaml(path, project.shown(path), project.data_dir, lambda data: _set_fingerprints(data, digest, others))
     if not variants and os.path.lexists(variants_file):

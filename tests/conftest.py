@@ -47,12 +47,38 @@ start_worker_server(ROOT / "templates")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-def make_project(root: Path) -> Path:
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "all_letters: the test's project holds the whole series (43 letters), not SOME_LETTERS'")
+
+
+# The letters of a test's `project`: the forces the tests name and every force whose outcome is
+# decided (one or more per category, the two approved among them), so that a check, a list, a build
+# or a page of the preview loads and renders 16 letters rather than 43. The recipients file is cut
+# to the same forces (a letter a recipient lacks would be a pending letter, not a smaller series).
+# A test of the whole series (its counts, the overview of all forces, completion of any slug) is
+# marked `@pytest.mark.all_letters`.
+SOME_LETTERS = (
+    *("avon-and-somerset", "cheshire", "city-of-london", "cleveland", "cumbria", "derbyshire", "durham", "dyfed-powys"),
+    *("essex", "gwent", "kent", "merseyside", "metropolitan", "north-yorkshire", "staffordshire", "sussex"),
+)
+
+
+def make_project(root: Path, slugs: tuple[str, ...] | None = None) -> Path:
     """A project in this folder: the fixture data (the 43 forces' letters of 2 October 2017, as
-    tests/fixtures/project/data holds them) and the shipped templates, which are the code under test.
-    What users keep in data/ is never read: editing it changes no test's result."""
+    tests/fixtures/project/data holds them, or only these `slugs`' letters and recipients) and the
+    shipped templates, which are the code under test. What users keep in data/ is never read:
+    editing it changes no test's result."""
     shutil.copytree(FIXTURES / "project" / "data", root / "data")
     shutil.copytree(ROOT / "templates", root / "templates")
+    if slugs is not None:
+        for file in letter_file(root, "x").parent.glob("*.yaml"):
+            if file.stem not in slugs:
+                file.unlink()
+        recipients = root / "data" / "recipients" / "police-forces.yaml"
+        blocks = recipients.read_text().split("\n  - slug: ")
+        kept = [block for block in blocks[1:] if block.split("\n", 1)[0] in slugs]
+        assert len(kept) == len(slugs), slugs
+        recipients.write_text("\n  - slug: ".join([blocks[0], *kept]) + ("" if kept[-1].endswith("\n") else "\n"))
     return root
 
 
@@ -64,7 +90,8 @@ def fixture_project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def built_cache(tmp_path_factory) -> Path:
-    """The PDF cache of the fixture project once built (every letter's PDF and the overview's), made once a run.
+    """The PDF cache of the fixture project once built (every letter's PDF, the overview's of the whole series
+    and of SOME_LETTERS'), made once a run.
 
     A cache entry's key is its content (the letter's HTML, the assets, the versions), so a test's
     project that starts with a copy renders only the letters it changed. Under pytest-xdist the
@@ -77,9 +104,14 @@ def built_cache(tmp_path_factory) -> Path:
         cache = shared / "project" / "output" / ".cache"
         if not (shared / "done").exists():
             shutil.rmtree(shared, ignore_errors=True)  # what a worker that failed left
-            project = make_project(shared / "project")
-            result = CliRunner().invoke(app, ["--project", str(project), "build"], catch_exceptions=False)
+            # The whole series, then the tests' usual project (the same letters; its overview is its own).
+            whole, some = make_project(shared / "project"), make_project(shared / "some", SOME_LETTERS)
+            result = CliRunner().invoke(app, ["--project", str(whole), "build"], catch_exceptions=False)
             assert result.exit_code == 0, result.output
+            shutil.copytree(cache, some / "output" / ".cache")
+            result = CliRunner().invoke(app, ["--project", str(some), "build"], catch_exceptions=False)
+            assert "(14 drafts, 0 PDFs rendered), 0 failed" in result.output, result.output  # the same HTML: cached
+            shutil.copytree(some / "output" / ".cache", cache, dirs_exist_ok=True)
             (shared / "done").touch()
     return cache
 
@@ -87,8 +119,10 @@ def built_cache(tmp_path_factory) -> Path:
 @pytest.fixture
 def project(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """A project of its own that a test may change, its PDF cache holding the fixture's letters (copies:
-    a test may damage its entries). A test marked `empty_cache` starts without one: it counts renders."""
-    root = make_project(tmp_path / "project")
+    a test may damage its entries). It holds the letters SOME_LETTERS names; a test marked `all_letters`
+    has all 43. A test marked `empty_cache` starts without a cache: it counts renders."""
+    whole = request.node.get_closest_marker("all_letters") is not None
+    root = make_project(tmp_path / "project", None if whole else SOME_LETTERS)
     if request.node.get_closest_marker("empty_cache") is None:
         shutil.copytree(request.getfixturevalue("built_cache"), root / "output" / ".cache")
     return root

@@ -12,7 +12,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, letter_file
+from conftest import ROOT, SOME_LETTERS, letter_file
 from editing import edit
 from hmicfrs_letters import __version__
 from hmicfrs_letters.cli import app
@@ -32,7 +32,7 @@ def test_list_json(letters):
     document = json.loads(result.stdout)
     assert document["assessments"] == ["apsp-2017"] and document["problems"] == []
     by_slug = {entry["slug"]: entry for entry in document["letters"]}
-    assert len(by_slug) == 43
+    assert len(by_slug) == len(SOME_LETTERS)
     assert by_slug["cleveland"] == {
         "assessment": "apsp-2017",
         "slug": "cleveland",
@@ -90,6 +90,7 @@ def test_errors_are_red_and_warnings_yellow_on_a_terminal_and_plain_otherwise(pr
     assert "\x1b[" not in CliRunner().invoke(app, args, color=True).stdout
 
 
+@pytest.mark.all_letters  # completes from the whole series
 def test_shell_completion_is_offered_and_completes_slugs(project):
     help_text = CliRunner().invoke(app, ["--help"]).stdout
     assert "--install-completion" in help_text and "--show-completion" in help_text

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import letter_file
+from conftest import SOME_LETTERS, letter_file
 from editing import edit
 
 KENT = "data/assessments/apsp-2017/kent.yaml"
@@ -198,7 +198,7 @@ def test_letter_files_linking_to_each_other_in_a_loop(project, letters):
         line = f"data/assessments/apsp-2017/{slug}.yaml: is a symbolic link in a loop; make it a file, or link it to one"
         assert line in result.output
     built = letters("build", "--format", "html")
-    assert "Built 41 letters" in built.output
+    assert f"Built {len(SOME_LETTERS) - 2} letters" in built.output
     no_traceback(built)
 
 
@@ -229,7 +229,7 @@ def test_a_folder_or_a_dangling_link_as_a_letter_file(project, letters, kind):
         expected = f"{KENT}: is a symbolic link to a file that does not exist"
     result = letters("check", "--no-pages")
     assert expected in result.output
-    assert "Built 42 letters" in letters("build", "--format", "html").output
+    assert f"Built {len(SOME_LETTERS) - 1} letters" in letters("build", "--format", "html").output
 
 
 def test_a_project_folder_that_is_a_link_loop(tmp_path, letters):

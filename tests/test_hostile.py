@@ -289,7 +289,7 @@ def line_of(output: str, path: str) -> str:
     ("path", "old", "line"),
     [
         (APSP, "date: 2017-10-02", 4),
-        (FORCES, "nation: England\n  - slug: bedfordshire", 14),
+        (FORCES, "nation: England\n  - slug: cheshire", 14),
     ],
 )
 def test_an_impossible_date_in_a_shared_file_is_one_line_naming_it(letters, project, path, old, line):

@@ -16,6 +16,8 @@ from hmicfrs_letters import __version__
 from textutil import html_lines, pdf_text
 
 OUT = "output/apsp-2017"
+# The national overview: of the whole series, every force in its outcome.
+pytestmark = pytest.mark.all_letters
 
 
 def data(project: Path) -> tuple[dict, dict[str, dict], dict[str, str]]:

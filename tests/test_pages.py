@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import keep_letters
+from conftest import SOME_LETTERS, keep_letters
 from editing import edit
 from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.core.render import render_letter
@@ -37,7 +37,7 @@ def test_check_names_the_force_and_its_page_count(letters, project):
         f"{CLEVELAND}: Cleveland Police: the letter has 2 pages, over the limit of 1 "
         "(page_limit in data/assessments/apsp-2017.yaml); shorten the findings"
     ) in result.output.splitlines()
-    assert "43 errors" in result.output
+    assert f"{len(SOME_LETTERS)} errors" in result.output
     # The check writes nothing but the PDFs it made into the build's cache, for the next build.
     written = [p.relative_to(project / "output").parts[:2] for p in (project / "output").rglob("*") if p.is_file()]
     assert set(written) == {(".cache", "pdf")}
@@ -71,7 +71,7 @@ def test_check_takes_page_counts_from_the_build_cache(letters, project):
 
 
 def test_letters_are_laid_out_in_worker_processes_not_in_the_checking_one(project):
-    """Counting 43 pages takes 1.8 s rather than 3.9 s on 2 cores; the check itself never imports WeasyPrint."""
+    """Counting the 43 letters' pages takes 1.8 s rather than 3.9 s on 2 cores; the check itself never imports WeasyPrint."""
     set_page_limit(project, 1)
     script = (
         "import atexit, sys; atexit.register(lambda: print('weasyprint imported:', 'weasyprint' in sys.modules)); "
@@ -79,7 +79,7 @@ def test_letters_are_laid_out_in_worker_processes_not_in_the_checking_one(projec
     )
     done = subprocess.run([sys.executable, "-c", script, "--project", str(project), "check"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
-    assert done.stdout.count("the letter has 2 pages, over the limit of 1") == 43
+    assert done.stdout.count("the letter has 2 pages, over the limit of 1") == len(SOME_LETTERS)
     assert done.stdout.strip().endswith("weasyprint imported: False")
 
 

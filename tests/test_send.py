@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from conftest import letter_file
+from conftest import SOME_LETTERS, letter_file
 from hmicfrs_letters.core.load import parse_yaml
 from hmicfrs_letters.workflow import send as sending
 
@@ -353,7 +353,7 @@ def test_mark_issued_records_a_letter_sent_by_hand(project, letters, server):
 
     client = TestClient(create_app(Preview(Project.at(project)), allowed_hosts=["testserver"], watching=False))
     assert f"Issued on 2017-10-02 to {ADDRESSES['cleveland'][0]}" in client.get("/apsp-2017/letters/cleveland").text
-    assert "43 forces, 0 approved, 2 issued," in client.get("/").text
+    assert f"{len(SOME_LETTERS)} forces, 0 approved, 2 issued," in client.get("/").text
 
 
 def test_the_issued_record_is_written_in_place_and_replaced_on_a_resend():

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from conftest import letter_file
+from conftest import SOME_LETTERS, letter_file
 from hmicfrs_letters.cli import app as cli
 from hmicfrs_letters.core.errors import LetterError
 from hmicfrs_letters.core.project import Project
@@ -66,9 +66,9 @@ def rows(html: str) -> list[str]:
 def test_index_lists_every_force_with_outcome_status_and_problems(client, project):
     response = client.get("/")
     assert response.status_code == 200
-    assert len(rows(response.text)) == 43
+    assert len(rows(response.text)) == len(SOME_LETTERS)
     assert '<a href="/apsp-2017/letters/cleveland">Cleveland Police</a>' in response.text
-    assert "Letters dated 2 October 2017: 43 forces, 2 approved," in response.text
+    assert f"Letters dated 2 October 2017: {len(SOME_LETTERS)} forces, 2 approved," in response.text
     # Kent: pending and draft, and the three warnings `letters check` prints for it.
     assert len(check_lines(project, "kent")) == 3
     kent = response.text[response.text.index(">Kent Police<") :].split("</tr>")[0]
@@ -92,19 +92,19 @@ def test_index_search_finds_a_letter_by_part_of_its_name_without_a_script(client
     found = rows(client.get("/", params={"q": "kent"}).text)
     assert len(found) == 1 and "Kent Police" in found[0]
     assert len(rows(client.get("/", params={"q": "north york"}).text)) == 1
-    assert 'Showing <span id="shown-count">0</span> of 43' in client.get("/", params={"q": "atlantis"}).text
+    assert f'Showing <span id="shown-count">0</span> of {len(SOME_LETTERS)}' in client.get("/", params={"q": "atlantis"}).text
 
 
 def test_index_filters_and_sorts(client, preview, project):
     approved = client.get("/", params={"status": "approved"}).text
     assert [r.split(">")[2].split("<")[0] for r in rows(approved)] == ["Cleveland Police", "North Yorkshire Police"]
-    assert 'Showing <span id="shown-count">2</span> of 43 letters' in approved
+    assert f'Showing <span id="shown-count">2</span> of {len(SOME_LETTERS)} letters' in approved
     pending = rows(client.get("/", params={"outcome": "pending"}).text)
-    assert 0 < len(pending) < 43 and not any("Cleveland" in r for r in pending)
+    assert 0 < len(pending) < len(SOME_LETTERS) and not any("Cleveland" in r for r in pending)
 
-    save(preview, letter_file(project, "wiltshire"), "outcome: pending\nstatus: draft\nfindings: ''\nsummary: x\n")
+    save(preview, letter_file(project, "gwent"), "outcome: pending\nstatus: draft\nfindings: ''\nsummary: x\n")
     by_problems = rows(client.get("/", params={"sort": "problems"}).text)
-    assert "Wiltshire Police" in by_problems[0]
+    assert "Gwent Police" in by_problems[0]
     assert rows(client.get("/", params={"status": "invalid"}).text) == [by_problems[0]]
     assert rows(client.get("/", params={"sort": "nonsense"}).text) == rows(client.get("/").text)
 
@@ -262,7 +262,7 @@ def test_broken_shared_file_shows_on_every_page_and_recovers(client, preview, pr
         assert line in response.text, url
     save(preview, forces, good)
     assert client.get("/apsp-2017/letters/kent").status_code == 200
-    assert len(rows(client.get("/").text)) == 43
+    assert len(rows(client.get("/").text)) == len(SOME_LETTERS)
 
 
 def test_unchanged_letters_are_not_rendered_again(preview, project):

@@ -144,7 +144,7 @@ def test_a_template_compiled_for_one_copy_places_its_error_in_the_others_file(pr
     template (the same error in it) still has the error placed in its own file, not the first's."""
     text = (project / "templates" / "apsp-2017" / "letter.html.j2").read_text().replace("{{ recipient.name }}<br>", "{{ force.nmae }}<br>")
     line = text[: text.index("nmae")].count("\n") + 1
-    for root in (project, make_project(tmp_path / "second")):
+    for root in (project, make_project(tmp_path / "second", SOME_LETTERS)):
         (root / "templates" / "apsp-2017" / "letter.html.j2").write_text(text)
         result = CliRunner().invoke(app, ["--project", str(root), "check", "--no-pages"])
         assert result.exit_code == 1

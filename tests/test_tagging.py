@@ -18,7 +18,7 @@ import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
-from conftest import add_series, make_project
+from conftest import SOME_LETTERS, add_series, make_project
 from editing import edit
 from hmicfrs_letters.cli import app
 from hmicfrs_letters.pdf import tagging
@@ -53,7 +53,7 @@ def add_images(root: Path) -> None:
 def built(tmp_path_factory) -> Path:
     """Both series with a crest and a signature: Cleveland's letter (approved) built final, Avon and
     Somerset's (a draft) and the fire services' built as usual."""
-    root = add_series(make_project(tmp_path_factory.mktemp("tagging") / "project"))
+    root = add_series(make_project(tmp_path_factory.mktemp("tagging") / "project", SOME_LETTERS))
     add_images(root)
     runner = CliRunner()
     for args in (

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from conftest import letter_file, make_project
+from conftest import SOME_LETTERS, letter_file, make_project
 from editing import edit
 from hmicfrs_letters.cli import app
 from hmicfrs_letters.core.text import letter_passages
@@ -26,7 +26,7 @@ OUT = "output/apsp-2017"
 @pytest.fixture(scope="module")
 def built_once(tmp_path_factory) -> Path:
     """A project with the letters of Cleveland and Kent built, once for this module."""
-    root = make_project(tmp_path_factory.mktemp("built") / "project")
+    root = make_project(tmp_path_factory.mktemp("built") / "project", SOME_LETTERS)
     result = CliRunner().invoke(app, ["--project", str(root), "build", "-j", "1", "-f", "cleveland", "-f", "kent"])
     assert result.exit_code == 0, result.output
     return root
@@ -174,7 +174,7 @@ def kent_letter(tmp_path_factory):
     from hmicfrs_letters.core.templates import Templates
     from hmicfrs_letters.core.validate import load_batch
 
-    root = make_project(tmp_path_factory.mktemp("property") / "project")
+    root = make_project(tmp_path_factory.mktemp("property") / "project", SOME_LETTERS)
     batch = load_batch(Project.at(root), "apsp-2017")
     kent = next(item for item in batch.letters if item.slug == "kent")
     templates = Templates(root / "templates")

@@ -64,12 +64,17 @@ SOME_LETTERS = (
 
 
 def make_project(root: Path, slugs: tuple[str, ...] | None = None) -> Path:
-    """A project in this folder: the fixture data (the 43 forces' letters of 2 October 2017, as
-    tests/fixtures/project/data holds them, or only these `slugs`' letters and recipients) and the
-    shipped templates, which are the code under test. What users keep in data/ is never read:
-    editing it changes no test's result."""
-    shutil.copytree(FIXTURES / "project" / "data", root / "data")
+    """A project in this folder: the fixture data (see copy_data) and the shipped templates, which are
+    the code under test. What users keep in data/ is never read: editing it changes no test's result."""
+    copy_data(root, slugs)
     shutil.copytree(ROOT / "templates", root / "templates")
+    return root
+
+
+def copy_data(root: Path, slugs: tuple[str, ...] | None = None) -> Path:
+    """The fixture data in this project folder: the 43 forces' letters of 2 October 2017, as
+    tests/fixtures/project/data holds them, or only these `slugs`' letters and recipients."""
+    shutil.copytree(FIXTURES / "project" / "data", root / "data")
     if slugs is not None:
         for file in letter_file(root, "x").parent.glob("*.yaml"):
             if file.stem not in slugs:

@@ -26,7 +26,7 @@ import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from conftest import FIXTURES, letter_file
+from conftest import letter_file
 from hmicfrs_letters.cli import app as cli
 from hmicfrs_letters.core.errors import LetterError
 from hmicfrs_letters.core.project import Project
@@ -222,12 +222,13 @@ def test_a_fifo_in_a_letters_place_never_hangs_the_server(project):
         assert get(server.url + "apsp-2017/letters/kent", timeout=5)[0] == 200
 
 
-def test_data_removed_and_restored_under_the_server(project):
+def test_data_removed_and_restored_under_the_server(project, tmp_path):
+    backup = shutil.copytree(project / "data", tmp_path / "backup")
     with running(project) as server:
         assert get(server.url + "apsp-2017/letters/kent")[0] == 200
         shutil.rmtree(project / "data")
         assert eventually(lambda: get(server.url)[0] == 500)
-        shutil.copytree(FIXTURES / "project" / "data", project / "data")  # a restore: another folder of the same name
+        shutil.copytree(backup, project / "data")  # a restore: another folder of the same name
         assert eventually(lambda: get(server.url + "apsp-2017/letters/kent")[0] == 200)
         kent = letter_file(project, "kent")
         kent.write_text(kent.read_text().replace('findings: ""', 'findings: "Written after the restore."'))

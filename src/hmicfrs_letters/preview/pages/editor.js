@@ -161,7 +161,11 @@
   // The letter in its frame, replaced in place: the reader's scroll position stays.
   function showLetter(html) {
     const target = frame.contentDocument;
-    if (!target) return;
+    if (!target || !target.head || !target.body) {
+      // The frame is part way through loading a document (after a post-back, say): show it once loaded.
+      frame.addEventListener("load", () => showLetter(html), { once: true });
+      return;
+    }
     const fresh = new DOMParser().parseFromString(html, "text/html");
     target.head.replaceChildren(...Array.from(fresh.head.childNodes, (node) => target.importNode(node, true)));
     target.body.replaceChildren(...Array.from(fresh.body.childNodes, (node) => target.importNode(node, true)));

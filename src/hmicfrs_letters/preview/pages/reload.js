@@ -47,7 +47,8 @@
           const old = document.getElementById(part.id);
           if (old) old.replaceWith(document.importNode(part, true));
         }
-        if (frame && frame.contentDocument) replaceDocument(frame.contentDocument, parse(inner));
+        const shown = frame && frame.contentDocument;
+        if (shown && shown.head && shown.body) replaceDocument(shown, parse(inner)); // else it is loading the new one itself
         version = fresh.body.dataset.version;
         body.dataset.version = version;
         document.dispatchEvent(new CustomEvent("preview:refreshed", { detail: { version } }));

@@ -11,7 +11,10 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import build_letters, keep_letters, letter_file
+from hmicfrs_letters.core.project import Project
 from hmicfrs_letters.pdf.cache import PdfCache, environment_digest
+from hmicfrs_letters.workflow.final import publish
+from hmicfrs_letters.workflow.series import Workflow
 from textutil import fold, pdf_text
 
 # These tests count what a build renders and read the cache: every project starts with none.
@@ -211,3 +214,24 @@ def test_outputs_are_created_with_the_users_umask(project):
     edit_kent.write_text(edit_kent.read_text().replace("outcome: pending", "outcome: all-in-place"))
     assert not build_letters(project, chosen=["kent"], jobs=1).failed
     assert oct(kent.stat().st_mode & 0o777) == "0o640"
+
+
+@pytest.mark.all_letters
+@pytest.mark.parametrize(("letters", "workers"), [(16, 1), (43, 2)])
+def test_a_build_of_html_alone_starts_one_worker_for_each_twenty_letters(project, monkeypatch, letters, workers):
+    """A letter's HTML takes milliseconds, a worker's start far more: 16 letters' HTML is made by one worker, 43 letters' by two."""
+    from hmicfrs_letters.pdf import service
+
+    pools = []
+
+    class Counted(service.WorkerPool):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            pools.append(self)
+
+    monkeypatch.setattr(service, "WorkerPool", Counted)
+    keep_letters(project, letters)
+    with Workflow.load(Project.at(project), pdf=False, jobs=2) as work:
+        report = publish(work, formats=("html",))
+    assert len(report.results) == letters and not report.failed
+    assert [pool.started for pool in pools] == [workers]

@@ -15,6 +15,9 @@ LETTER_TIME_LIMIT = 60.0
 # A worker process is replaced after this many documents, so that any memory WeasyPrint keeps
 # between documents is handed back (GOV.UK Notify's renderer does the same).
 TASKS_PER_WORKER = 500
+# A letter's HTML alone (`--format html`) takes ~5 ms, a worker's start ten times that: a call that makes
+# HTML only starts one worker for each this many documents.
+HTML_DOCUMENTS_PER_WORKER = 20
 # Stylesheets and fonts under templates/assets/: a font is a few hundred kilobytes; far more is not one of ours.
 MAX_ASSET_BYTES = 20_000_000
 ASSETS_SHOWN = "templates/assets"

@@ -18,7 +18,7 @@ from typing import Any
 from hmicfrs_letters.core.errors import Problem
 from hmicfrs_letters.core.files import writing
 from hmicfrs_letters.core.project import Project
-from hmicfrs_letters.pdf import LETTER_TIME_LIMIT, TASKS_PER_WORKER, WARM_UP, WORKER_MODULES, worker
+from hmicfrs_letters.pdf import HTML_DOCUMENTS_PER_WORKER, LETTER_TIME_LIMIT, TASKS_PER_WORKER, WARM_UP, WORKER_MODULES, worker
 from hmicfrs_letters.pdf.cache import PdfCache, environment_digest
 from hmicfrs_letters.pdf.worker import Job, Made
 from hmicfrs_letters.pool import TaskFailed, WorkerPool, default_jobs, start_fork_server
@@ -157,9 +157,10 @@ class PdfService:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
+        workers = documents if self.pdf else -(-documents // HTML_DOCUMENTS_PER_WORKER)
         return WorkerPool(
             worker.make,
-            jobs=min(self.jobs, documents),
+            jobs=min(self.jobs, workers),
             initializer=worker.start,
             initargs=self._start_args,
             timeout=self.timeout,

@@ -101,10 +101,24 @@ def test_a_stylesheet_linking_outside_the_assets_is_refused(project, letters, tm
     assert not outputs_hold(project, SECRET)
 
 
-def test_the_approved_wording_linking_outside_is_never_shown(project, letters, tmp_path):
-    wording = "data/assessments/apsp-2017.wording.txt"
-    link_outside(project, wording, tmp_path / "outside" / "wording.txt", ("Yours sincerely", f"Yours {SECRET}"))
-    edit(project / "templates" / "apsp-2017" / "letter.html.j2", "If you have any queries", "If you have any questions")
+@pytest.mark.parametrize(
+    ("wording", "change", "reworded"),
+    [  # the neutral letter's wording, and the text of the other paths through the templates (issue 20, item 5)
+        (
+            "data/assessments/apsp-2017.wording.txt",
+            ("Yours sincerely", f"Yours {SECRET}"),
+            ("If you have any queries", "If you have any questions"),
+        ),
+        (
+            "data/assessments/apsp-2017.variants.txt",
+            ("when 'recipient_name' is not written:", f"when 'recipient_name' is not written: {SECRET}"),
+            ("Copied to: {% if copied_to %}", "Copy to: {% if copied_to %}"),
+        ),
+    ],
+)
+def test_the_approved_wording_linking_outside_is_never_shown(project, letters, tmp_path, wording, change, reworded):
+    link_outside(project, wording, tmp_path / "outside" / "wording.txt", change)
+    edit(project / "templates" / "apsp-2017" / "letter.html.j2", *reworded)
     checked = letters("check", "--no-pages")
     assert checked.exit_code == 1
     assert (

@@ -172,20 +172,3 @@ def test_a_chief_officers_name_and_a_named_copy_replace_no_standard_passage(lett
     result = letters("check", "--no-pages")
     assert result.exit_code == 0
     assert "replaces the standard passage" not in result.output
-
-
-def test_the_other_paths_approved_text_linking_outside_is_never_shown(letters, project, tmp_path):
-    secret = "SECRET-FROM-OUTSIDE-THE-PROJECT"
-    outside = tmp_path / "outside" / "variants.txt"
-    outside.parent.mkdir()
-    outside.write_text((project / VARIANTS).read_text().replace("Via email", f"Via {secret}"))
-    (project / VARIANTS).unlink()
-    (project / VARIANTS).symlink_to(outside)
-    edit(template(project), "Copied to: {% if copied_to %}", "Copy to: {% if copied_to %}")
-    result = letters("check", "--no-pages")
-    assert result.exit_code == 1
-    assert (
-        f"(the approved text, {VARIANTS}, cannot be read (links to a file outside data/; the engine reads only files that are in it)"
-        in result.output
-    )
-    assert secret not in result.output
